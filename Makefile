@@ -1,0 +1,81 @@
+# medallion: `make run` sets up, starts the embedded stack and runs the whole pipeline;
+# `make test` sets up and runs the test suite. `make help` lists every target.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MEDALLION := $(BIN)/medallion
+SCALE ?= 0.1
+DAYS ?= 3
+SEED ?= 42
+DATA ?= data/olist-sf$(SCALE)-d$(DAYS)-s$(SEED)
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"' \
+	  || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed ## Create .venv with the pinned dependencies
+
+.PHONY: setup
+setup: venv ## Install everything: the venv, then the engines into the cache (idempotent)
+	$(MEDALLION) setup
+
+.PHONY: up
+up: setup ## Start the embedded stack
+	$(MEDALLION) stack up
+
+.PHONY: down
+down: ## Stop the embedded stack
+	$(MEDALLION) stack down
+
+.PHONY: status
+status: ## Show the embedded stack's components
+	$(MEDALLION) stack status
+
+.PHONY: run
+run: up ## Set up, start the stack, generate and load data, run all layers, show the result
+	$(MEDALLION) demo --scale $(SCALE) --days $(DAYS) --seed $(SEED) --data $(DATA)
+
+.PHONY: lint
+lint: venv ## ruff (lint and format check) and hadolint
+	$(BIN)/ruff check src tests spark-apps scripts
+	$(BIN)/ruff format --check src tests spark-apps scripts
+
+.PHONY: typecheck
+typecheck: venv ## mypy --strict
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: venv ## Format the Python code
+	$(BIN)/ruff format src tests spark-apps scripts
+	$(BIN)/ruff check --fix src tests spark-apps scripts
+
+.PHONY: test-unit
+test-unit: venv ## Unit tests (no services)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: test
+test: setup lint typecheck ## Install everything and run the whole test suite (what CI runs)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: setup ## Benchmarks: generator, stack start, layers (prints times, sizes, memory)
+	$(BIN)/python scripts/bench.py
+
+.PHONY: clean
+clean: ## Remove the venv, caches of the tools and generated data (not the engine cache)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dbt/target dbt/logs data reports

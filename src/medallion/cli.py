@@ -1,0 +1,195 @@
+"""The ``medallion`` command: set up, run and inspect the lakehouse."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from medallion.console import console, err, render_rows
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+stack_app = typer.Typer(no_args_is_help=True, help="The embedded stack of local engines.")
+app.add_typer(stack_app, name="stack")
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def setup(
+    update_lock: Annotated[
+        bool, typer.Option(help="Record the checksums of what was fetched (maintainers).")
+    ] = False,
+) -> None:
+    """Fetch and verify the engines into the cache (idempotent; a warm run only re-checks)."""
+    from medallion import artifacts
+    from medallion.jdk import JdkNotFoundError, java17, java25
+
+    lay = artifacts.layout()
+    lay.root.mkdir(parents=True, exist_ok=True)
+    verifier = artifacts.Verifier(lay.root, update=update_lock)
+    began = time.monotonic()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        for name, step in artifacts.STEPS.items():
+            task = progress.add_task(f"{name}", total=1)
+            try:
+                step(lay, verifier)
+            except artifacts.SetupError as exc:
+                verifier.save()
+                raise fail(f"{name}: {exc}\n(full log: {lay.log})") from exc
+            progress.update(task, completed=1, description=f"{name} [green]ok")
+    verifier.save()
+    try:
+        jdks = {"metastore, spark": java17(), "trino": java25()}
+    except JdkNotFoundError as exc:
+        raise fail(str(exc)) from exc
+    for role, jdk in jdks.items():
+        console.print(f"JDK {jdk.major} for {role}: {jdk.home}")
+    size = artifacts.download_size(lay) / 2**20
+    console.print(
+        f"setup done in {time.monotonic() - began:.1f}s; cache {lay.root} ({size:,.0f} MiB fetched)"
+    )
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Start the stack (a no-op when it already runs)."""
+    from medallion.stack import Stack, StackError
+
+    stack = Stack()
+    began = time.monotonic()
+    with console.status("starting the stack") as status:
+
+        def step(name: str, what: str) -> None:
+            status.update(f"{name}: {what}")
+            if what.startswith("ready"):
+                console.print(f"  {name} {what}")
+
+        try:
+            started = stack.up(on_step=step)
+        except StackError as exc:
+            raise fail(str(exc)) from exc
+    if started:
+        console.print(f"stack up in {time.monotonic() - began:.1f}s (home {stack.cfg.home})")
+    else:
+        console.print(f"stack already running (home {stack.cfg.home})")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop every process that ``up`` started."""
+    from medallion.stack import Stack
+
+    stopped = Stack().down(on_step=lambda n, w: console.print(f"  {n} {w}"))
+    console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@stack_app.command("status")
+def stack_status(
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Show each component; exits 1 when any is down."""
+    from medallion.stack import Stack
+
+    statuses = Stack().status()
+    rows = [
+        (s.name, s.pid or "", s.port, "ready" if s.ready else ("starting" if s.running else "down"))
+        for s in statuses
+    ]
+    console.print(render_rows(["component", "pid", "port", "state"], rows, fmt.value))
+    if not all(s.ready for s in statuses):
+        raise typer.Exit(1)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    component: Annotated[
+        str | None, typer.Argument(help="postgres, s3, metastore or trino")
+    ] = None,
+    lines: Annotated[int, typer.Option("-n", help="lines from the end")] = 40,
+) -> None:
+    """Print the end of a component's log (all components when none is named)."""
+    from medallion.stack import Stack
+    from medallion.stack.process import tail
+
+    stack = Stack()
+    names = [component] if component else [c.name for c in stack.components]
+    for name in names:
+        try:
+            comp = stack.component(name)
+        except KeyError as exc:
+            raise fail(f"unknown component {name!r}") from exc
+        console.rule(f"{name} ({comp.log})")
+        console.print(tail(comp.log, lines), markup=False, highlight=False)
+
+
+@stack_app.command("reset")
+def stack_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="really delete the stack's data")] = False,
+) -> None:
+    """Stop the stack and delete its data (engines and caches stay)."""
+    from medallion.stack import Stack
+
+    if not yes:
+        raise fail("reset deletes all of the stack's data; pass --yes to confirm", code=2)
+    stack = Stack()
+    stack.reset()
+    console.print(f"deleted {stack.cfg.home}")
+
+
+@app.command("env")
+def env_cmd() -> None:
+    """Print the stack's connection settings as shell exports (``eval $(medallion env)``)."""
+    import shlex
+
+    from medallion.stack import StackConfig
+
+    for key, value in StackConfig.load().env().items():
+        print(f"export {key}={shlex.quote(value)}")
+
+
+@app.command()
+def sql(
+    statement: Annotated[str, typer.Argument(help="one SQL statement for Trino")],
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Run one statement on the stack's Trino and print the rows."""
+    from medallion.stack import StackConfig
+    from medallion.trino_client import QueryError, query
+
+    try:
+        result = query(StackConfig.load().env(), statement)
+    except QueryError as exc:
+        raise fail(str(exc)) from exc
+    except OSError as exc:
+        raise fail(f"cannot reach Trino: {exc} (is the stack up? medallion stack status)") from exc
+    output = render_rows(result.columns, result.rows, fmt.value)
+    if isinstance(output, str):
+        print(output)
+    else:
+        console.print(output)
+
+
+def main() -> None:
+    """Entry point of the ``medallion`` console script."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

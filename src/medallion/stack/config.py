@@ -1,0 +1,120 @@
+"""A stack's settings: its state directory, ports and generated credentials.
+
+Ports come from the environment (``MEDALLION_<COMPONENT>_PORT``), else from the stack's
+``stack.json`` (written by the first ``up``), else the defaults below, which sit away from the
+engines' usual ports so that a stack does not collide with a system PostgreSQL or MinIO.
+Credentials are generated once per stack and kept in ``credentials.json`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from medallion.paths import home_dir
+
+DEFAULT_PORTS: dict[str, int] = {"postgres": 15432, "s3": 19000, "metastore": 19083, "trino": 18080}
+BUCKET = "warehouse"
+REGION = "us-east-1"
+METASTORE_DB = "metastore"
+SERVING_DB = "serving"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    s3_access_key: str
+    s3_secret_key: str
+    postgres_password: str
+    metastore_db_password: str
+    serving_db_password: str
+
+    @staticmethod
+    def generate() -> Credentials:
+        return Credentials(
+            s3_access_key="medallion" + secrets.token_hex(6),
+            s3_secret_key=secrets.token_urlsafe(30),
+            postgres_password=secrets.token_urlsafe(24),
+            metastore_db_password=secrets.token_urlsafe(24),
+            serving_db_password=secrets.token_urlsafe(24),
+        )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    home: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    host: str = "127.0.0.1"
+
+    @staticmethod
+    def load(home: Path | None = None) -> StackConfig:
+        home = (home or home_dir()).resolve()
+        ports = dict(DEFAULT_PORTS)
+        saved = home / "stack.json"
+        if saved.exists():
+            ports.update(json.loads(saved.read_text()).get("ports", {}))
+        for name in ports:
+            value = os.environ.get(f"MEDALLION_{name.upper()}_PORT")
+            if value:
+                ports[name] = int(value)
+        return StackConfig(home=home, ports=ports)
+
+    def save(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "stack.json").write_text(json.dumps({"ports": self.ports}, indent=2) + "\n")
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    def credentials(self) -> Credentials:
+        """The stack's credentials, generated (mode 0600) on first use."""
+        path = self.home / "credentials.json"
+        if path.exists():
+            return Credentials(**json.loads(path.read_text()))
+        self.home.mkdir(parents=True, exist_ok=True)
+        creds = Credentials.generate()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(asdict(creds), handle, indent=2)
+        return creds
+
+    def env(self) -> dict[str, str]:
+        """The variables the shared config files' placeholders and the clients read."""
+        creds = self.credentials()
+        p = self.ports
+        return {
+            "S3_ENDPOINT": f"http://{self.host}:{p['s3']}",
+            "S3_REGION": REGION,
+            "S3_BUCKET": BUCKET,
+            "S3_ACCESS_KEY": creds.s3_access_key,
+            "S3_SECRET_KEY": creds.s3_secret_key,
+            "AWS_ACCESS_KEY_ID": creds.s3_access_key,
+            "AWS_SECRET_ACCESS_KEY": creds.s3_secret_key,
+            "AWS_REGION": REGION,
+            "HIVE_METASTORE_URI": f"thrift://{self.host}:{p['metastore']}",
+            "METASTORE_PORT": str(p["metastore"]),
+            "METASTORE_DB_HOST": self.host,
+            "METASTORE_DB_PORT": str(p["postgres"]),
+            "METASTORE_DB_NAME": METASTORE_DB,
+            "METASTORE_DB_USER": "metastore",
+            "METASTORE_DB_PASSWORD": creds.metastore_db_password,
+            "SERVING_DB_HOST": self.host,
+            "SERVING_DB_PORT": str(p["postgres"]),
+            "SERVING_DB_NAME": SERVING_DB,
+            "SERVING_DB_USER": "serving",
+            "SERVING_DB_PASSWORD": creds.serving_db_password,
+            "TRINO_HOST": self.host,
+            "TRINO_PORT": str(p["trino"]),
+            "MEDALLION_HOME": str(self.home),
+        }
