@@ -76,6 +76,8 @@ test: setup lint typecheck ## Install everything and run the whole test suite (w
 bench: setup ## Benchmarks: generator, stack start, layers (prints times, sizes, memory)
 	$(BIN)/python scripts/bench.py
 
+include scripts/k8s.mk
+
 .PHONY: clean
 clean: ## Remove the venv, caches of the tools and generated data (not the engine cache)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache dbt/target dbt/logs data reports

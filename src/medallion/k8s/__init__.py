@@ -1,0 +1,1 @@
+"""Kubernetes side of medallion: trigger layer runs, report status, submit silver's SparkApplication."""
