@@ -1,1 +1,1 @@
-"""Kubernetes side of medallion: trigger layer runs, report status, submit silver's SparkApplication."""
+"""Kubernetes side of medallion: trigger layer runs, show status, submit silver to Spark."""

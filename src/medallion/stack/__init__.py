@@ -111,4 +111,6 @@ class Stack:
     def reset(self) -> None:
         """Stop the stack and delete its state (data, logs, credentials); caches stay."""
         self.down()
+        for comp in self.components:
+            comp.purge()
         shutil.rmtree(self.cfg.home, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import pwd
@@ -10,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -88,6 +90,9 @@ class Component(ABC):
     def run_as(self) -> str | None:
         return None
 
+    def purge(self) -> None:
+        """Delete data kept outside the stack's home (called by ``reset``)."""
+
     def cwd(self) -> Path | None:
         return None
 
@@ -138,7 +143,33 @@ class Postgres(Component):
 
     @property
     def datadir(self) -> Path:
-        return self.cfg.data / "postgres"
+        """The data directory, or where its link points when it had to live elsewhere."""
+        link = self.cfg.data / "postgres"
+        return link.resolve() if link.is_symlink() else link
+
+    def _reachable_by(self, user: str, path: Path) -> bool:
+        probe = ["runuser", "-u", user, "--", "test", "-x", str(path)]
+        return subprocess.run(probe, check=False, capture_output=True).returncode == 0
+
+    def _place_datadir(self) -> None:
+        """As root, PostgreSQL runs as ``postgres``, which may not traverse MEDALLION_HOME (e.g. a
+        home under /root): then the data directory lives under the system's temporary folder,
+        linked from the stack's home so that ``reset`` finds it."""
+        user = self.run_as()
+        link = self.cfg.data / "postgres"
+        self.cfg.data.mkdir(parents=True, exist_ok=True)
+        if (
+            not user
+            or link.exists()
+            or link.is_symlink()
+            or self._reachable_by(user, self.cfg.data)
+        ):
+            return
+        digest = hashlib.sha1(str(self.cfg.home).encode()).hexdigest()[:12]
+        target = Path(tempfile.gettempdir()) / f"medallion-postgres-{digest}"
+        target.mkdir(mode=0o700, exist_ok=True)
+        self._chown(target)
+        link.symlink_to(target / "data")
 
     def run_as(self) -> str | None:
         # initdb and postgres refuse to run as root; as root, run them as the postgres user.
@@ -154,19 +185,13 @@ class Postgres(Component):
         if (self.datadir / "PG_VERSION").exists():
             return
         bindir = _postgres_bindir()
+        self._place_datadir()
         self.datadir.mkdir(parents=True, exist_ok=True)
         self.datadir.chmod(0o700)
         self._chown(self.datadir)
         user = self.run_as()
-        if user:
-            probe = subprocess.run(
-                ["runuser", "-u", user, "--", "test", "-w", str(self.datadir)], check=False
-            )
-            if probe.returncode != 0:
-                raise StackError(
-                    f"the {user} user cannot reach {self.datadir}: choose a MEDALLION_HOME that "
-                    f"{user} can traverse (e.g. under /tmp or /var/tmp)"
-                )
+        if user and not self._reachable_by(user, self.datadir):
+            raise StackError(f"the {user} user cannot reach {self.datadir}")
         pwfile = self.datadir.parent / ".pg-superuser"
         pwfile.write_text(self.cfg.credentials().postgres_password + "\n")
         pwfile.chmod(0o600)
@@ -234,6 +259,11 @@ class Postgres(Component):
         except psycopg.OperationalError:
             return False
         return True
+
+    def purge(self) -> None:
+        link = self.cfg.data / "postgres"
+        if link.is_symlink():
+            shutil.rmtree(link.resolve().parent, ignore_errors=True)
 
     def after_start(self) -> None:
         from psycopg import sql
