@@ -1,0 +1,115 @@
+{{/*
+Connection settings shared by every chart of a release, under .Values.global. Empty values mean
+"the component this release deploys", named by the "<release>-<chart>" convention.
+*/}}
+
+{{/* S3 endpoint URL: global.s3.endpoint, else the release's MinIO. */}}
+{{- define "common.s3.endpoint" -}}
+{{- $s3 := default (dict) (default (dict) .Values.global).s3 -}}
+{{- if $s3.endpoint -}}
+{{- tpl $s3.endpoint . -}}
+{{- else -}}
+{{- printf "http://%s-minio:9000" .Release.Name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the S3 access and secret keys. */}}
+{{- define "common.s3.secretName" -}}
+{{- $s3 := default (dict) (default (dict) .Values.global).s3 -}}
+{{- if $s3.existingSecret -}}
+{{- tpl $s3.existingSecret . -}}
+{{- else -}}
+{{- printf "%s-s3-credentials" .Release.Name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "common.s3.accessKeyKey" -}}
+{{- default "access-key" ((default (dict) .Values.global).s3).accessKeyKey -}}
+{{- end -}}
+
+{{- define "common.s3.secretKeyKey" -}}
+{{- default "secret-key" ((default (dict) .Values.global).s3).secretKeyKey -}}
+{{- end -}}
+
+{{- define "common.s3.region" -}}
+{{- default "us-east-1" ((default (dict) .Values.global).s3).region -}}
+{{- end -}}
+
+{{- define "common.s3.bucket" -}}
+{{- default "warehouse" ((default (dict) .Values.global).s3).bucket -}}
+{{- end -}}
+
+{{/* S3_* variables for a container (endpoint, region, bucket, keys from the Secret). */}}
+{{- define "common.s3.env" -}}
+- name: S3_ENDPOINT
+  value: {{ include "common.s3.endpoint" . | quote }}
+- name: S3_REGION
+  value: {{ include "common.s3.region" . | quote }}
+- name: S3_BUCKET
+  value: {{ include "common.s3.bucket" . | quote }}
+- name: S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "common.s3.secretName" . }}
+      key: {{ include "common.s3.accessKeyKey" . }}
+- name: S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "common.s3.secretName" . }}
+      key: {{ include "common.s3.secretKeyKey" . }}
+{{- end -}}
+
+{{/* PostgreSQL host: global.postgres.host, else the release's PostgreSQL. */}}
+{{- define "common.postgres.host" -}}
+{{- $pg := default (dict) (default (dict) .Values.global).postgres -}}
+{{- if $pg.host -}}
+{{- tpl $pg.host . -}}
+{{- else -}}
+{{- printf "%s-postgres" .Release.Name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "common.postgres.port" -}}
+{{- default 5432 ((default (dict) .Values.global).postgres).port -}}
+{{- end -}}
+
+{{/* The Secret holding the PostgreSQL user name and password. */}}
+{{- define "common.postgres.secretName" -}}
+{{- $pg := default (dict) (default (dict) .Values.global).postgres -}}
+{{- if $pg.existingSecret -}}
+{{- tpl $pg.existingSecret . -}}
+{{- else -}}
+{{- printf "%s-postgres-credentials" .Release.Name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "common.postgres.usernameKey" -}}
+{{- default "username" ((default (dict) .Values.global).postgres).usernameKey -}}
+{{- end -}}
+
+{{- define "common.postgres.passwordKey" -}}
+{{- default "password" ((default (dict) .Values.global).postgres).passwordKey -}}
+{{- end -}}
+
+{{- define "common.postgres.metastoreDatabase" -}}
+{{- default "metastore" ((default (dict) .Values.global).postgres).metastoreDatabase -}}
+{{- end -}}
+
+{{- define "common.postgres.servingDatabase" -}}
+{{- default "serving" ((default (dict) .Values.global).postgres).servingDatabase -}}
+{{- end -}}
+
+{{/* thrift:// URI of the Hive Metastore: global.metastore.uri, else the release's metastore. */}}
+{{- define "common.metastore.uri" -}}
+{{- $ms := default (dict) (default (dict) .Values.global).metastore -}}
+{{- if $ms.uri -}}
+{{- tpl $ms.uri . -}}
+{{- else -}}
+{{- printf "thrift://%s-hive-metastore:9083" .Release.Name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* http:// host of the Trino coordinator (its Service). */}}
+{{- define "common.trino.host" -}}
+{{- printf "%s-trino" .Release.Name -}}
+{{- end -}}

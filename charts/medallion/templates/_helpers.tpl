@@ -1,0 +1,147 @@
+{{/*
+Names of the umbrella's own objects are "<release>-<component>" (e.g. "<release>-bronze"), so the
+trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME`.
+*/}}
+{{- define "medallion.name" -}}
+{{- printf "%s-%s" .ctx.Release.Name .component | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "medallion.serviceAccount" -}}
+{{- $name := index .ctx.Values.serviceAccounts .key -}}
+{{- default (include "medallion.name" (dict "ctx" .ctx "component" .default)) $name -}}
+{{- end -}}
+
+{{/* Where the dbt project, the profiles and the Spark conf sit inside the images and pods. */}}
+{{- define "medallion.dbtProjectDir" -}}/opt/medallion/dbt{{- end -}}
+{{- define "medallion.profilesDir" -}}/opt/medallion/profiles{{- end -}}
+{{- define "medallion.sparkConfDir" -}}/opt/medallion/conf{{- end -}}
+{{- define "medallion.silverTemplateDir" -}}/etc/medallion/silver{{- end -}}
+
+{{/* The Trino host the dbt jobs use. */}}
+{{- define "medallion.trinoHost" -}}
+{{- if .Values.query.host -}}
+{{- tpl .Values.query.host . -}}
+{{- else -}}
+{{- include "common.trino.host" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Restricted security contexts with the uid of the project's images (dbt: 1000, spark: 185). */}}
+{{- define "medallion.podSecurityContext" -}}
+{{- $uid := dict "runAsUser" .uid "runAsGroup" .uid "fsGroup" .uid -}}
+{{- include "common.podSecurityContext" (dict "ctx" .ctx "override" (mergeOverwrite $uid (deepCopy .ctx.Values.podSecurityContext))) -}}
+{{- end -}}
+
+{{- define "medallion.containerSecurityContext" -}}
+{{- include "common.containerSecurityContext" (dict "ctx" .ctx "override" .ctx.Values.containerSecurityContext) -}}
+{{- end -}}
+
+{{/* Environment of a dbt-trino container: what files/dbt/profiles.yml reads with env_var(). */}}
+{{- define "medallion.dbtEnv" -}}
+- name: TRINO_HOST
+  value: {{ include "medallion.trinoHost" . | quote }}
+- name: TRINO_PORT
+  value: {{ .Values.query.port | quote }}
+- name: TRINO_USER
+  value: {{ .Values.query.user | quote }}
+- name: TRINO_HTTP_SCHEME
+  value: {{ .Values.query.scheme | quote }}
+- name: DBT_TARGET
+  value: trino
+- name: DBT_THREADS
+  value: {{ .Values.dbt.threads | quote }}
+- name: DBT_PROFILES_DIR
+  value: {{ include "medallion.profilesDir" . }}
+# The project directory is read-only: dbt writes its target/ and logs/ to the scratch volume.
+- name: DBT_TARGET_PATH
+  value: /tmp/dbt/target
+- name: DBT_LOG_PATH
+  value: /tmp/dbt/logs
+- name: DBT_SEND_ANONYMOUS_USAGE_STATS
+  value: "false"
+- name: HOME
+  value: /tmp
+{{- end -}}
+
+{{/* A dbt container running one layer: (dict "ctx" . "layer" "bronze"). */}}
+{{- define "medallion.dbtContainer" -}}
+- name: {{ .layer }}
+  image: {{ include "common.image" (dict "ctx" .ctx "image" .ctx.Values.images.dbt) }}
+  imagePullPolicy: {{ include "common.imagePullPolicy" (dict "image" .ctx.Values.images.dbt) }}
+  command:
+    - dbt
+    - build
+    - --project-dir
+    - {{ include "medallion.dbtProjectDir" .ctx }}
+    - --profiles-dir
+    - {{ include "medallion.profilesDir" .ctx }}
+    - --target
+    - trino
+    - --select
+    - path:models/{{ .layer }}
+  env:
+    {{- include "medallion.dbtEnv" .ctx | nindent 4 }}
+  resources:
+    {{- toYaml .ctx.Values.dbt.resources | nindent 4 }}
+  securityContext:
+    {{- include "medallion.containerSecurityContext" (dict "ctx" .ctx) | nindent 4 }}
+  volumeMounts:
+    - name: profiles
+      mountPath: {{ include "medallion.profilesDir" .ctx }}
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+{{- end -}}
+
+{{/* The silver submitter container: creates a SparkApplication from the template and waits. */}}
+{{- define "medallion.submitterContainer" -}}
+- name: silver
+  image: {{ include "common.image" (dict "ctx" . "image" .Values.images.dbt) }}
+  imagePullPolicy: {{ include "common.imagePullPolicy" (dict "image" .Values.images.dbt) }}
+  command:
+    - python
+    - -m
+    - medallion.k8s.submitter
+    - --template
+    - {{ include "medallion.silverTemplateDir" . }}/sparkapplication.yaml
+    - --timeout
+    - {{ .Values.silver.timeoutSeconds | quote }}
+  env:
+    - name: POD_NAMESPACE
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.namespace
+    - name: MEDALLION_TRIGGERED_BY
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+    - name: HOME
+      value: /tmp
+  resources:
+    {{- toYaml .Values.silver.submitterResources | nindent 4 }}
+  securityContext:
+    {{- include "medallion.containerSecurityContext" (dict "ctx" .) | nindent 4 }}
+  volumeMounts:
+    - name: silver-template
+      mountPath: {{ include "medallion.silverTemplateDir" . }}
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+{{- end -}}
+
+{{/* CronJob fields shared by every layer: (dict "ctx" . "schedule" .. "suspend" ..). */}}
+{{- define "medallion.cronJobSpec" -}}
+schedule: {{ .schedule | quote }}
+timeZone: {{ .ctx.Values.jobs.timeZone | quote }}
+suspend: {{ .suspend }}
+concurrencyPolicy: Forbid
+startingDeadlineSeconds: {{ .ctx.Values.jobs.startingDeadlineSeconds }}
+successfulJobsHistoryLimit: {{ .ctx.Values.jobs.successfulJobsHistoryLimit }}
+failedJobsHistoryLimit: {{ .ctx.Values.jobs.failedJobsHistoryLimit }}
+{{- end -}}
+
+{{- define "medallion.jobSpec" -}}
+backoffLimit: {{ .Values.jobs.backoffLimit }}
+activeDeadlineSeconds: {{ .Values.jobs.activeDeadlineSeconds }}
+ttlSecondsAfterFinished: {{ .Values.jobs.ttlSecondsAfterFinished }}
+{{- end -}}
