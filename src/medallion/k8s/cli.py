@@ -2,6 +2,98 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Annotated, Any
+
 import typer
 
+from medallion.console import console, err
+from medallion.k8s import runs
+
 app = typer.Typer(no_args_is_help=True, help="Trigger and watch runs on Kubernetes.")
+
+
+class Layer(StrEnum):
+    bronze = "bronze"
+    silver = "silver"
+    gold = "gold"
+    pipeline = "pipeline"
+
+
+NamespaceOpt = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="namespace of the release (default: the context's)"),
+]
+ReleaseOpt = Annotated[str, typer.Option("--release", help="the Helm release name")]
+KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", help="path to a kubeconfig")]
+ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _connect(kubeconfig: str | None, context: str | None, namespace: str | None) -> Any:
+    try:
+        return runs.connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
+    except runs.ClusterError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def trigger(
+    layer: Annotated[Layer, typer.Argument(help="bronze, silver, gold or pipeline")],
+    *,
+    wait: Annotated[bool, typer.Option("--wait", help="watch the Job until it ends")] = False,
+    timeout: Annotated[int, typer.Option(help="seconds --wait waits at most")] = 7200,
+    namespace: NamespaceOpt = None,
+    release: ReleaseOpt = "medallion",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """Run a layer now: a Job from the CronJob <release>-<layer>, as kubectl create job --from."""
+    cluster = _connect(kubeconfig, context, namespace)
+    cronjob = f"{release}-{layer.value}"
+    try:
+        job = runs.trigger(cluster, cronjob)
+    except runs.ClusterError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"created job {cluster.namespace}/{job} from cronjob {cronjob}")
+    if not wait:
+        console.print(f"follow it: kubectl -n {cluster.namespace} logs -f job/{job}")
+        return
+    with console.status(f"waiting for {job}") as status:
+        try:
+            outcome = runs.wait_for_job(
+                cluster, job, timeout, on_change=lambda s: status.update(f"{job}: {s}")
+            )
+        except runs.ClusterError as exc:
+            raise _fail(str(exc)) from exc
+    if outcome == runs.JobOutcome.SUCCEEDED:
+        console.print(f"[green]{job} succeeded[/]")
+        return
+    raise _fail(
+        f"{job} {outcome.value}; see: kubectl -n {cluster.namespace} logs job/{job}",
+        code=1 if outcome == runs.JobOutcome.FAILED else 2,
+    )
+
+
+@app.command()
+def status(
+    *,
+    namespace: NamespaceOpt = None,
+    release: ReleaseOpt = "medallion",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    limit: Annotated[int, typer.Option(help="recent SparkApplications to show")] = 10,
+) -> None:
+    """The layers' CronJobs with their last runs, and the recent SparkApplications."""
+    cluster = _connect(kubeconfig, context, namespace)
+    try:
+        layers = runs.layer_status(cluster, release)
+        apps = runs.spark_applications(cluster, release, limit)
+    except runs.ClusterError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(runs.layers_table(layers, f"{cluster.namespace}/{release}: layers"))
+    console.print(runs.applications_table(apps, "recent SparkApplications"))
