@@ -1,1 +1,87 @@
 # Kubernetes targets (kind-up, deploy, trigger, e2e, kind-down), included by the Makefile.
+# Tool versions and names live here, once; override any of them on the command line.
+
+KIND ?= kind
+KUBECTL ?= kubectl
+DOCKER ?= docker
+HELM ?= $(shell [ -x "$${MEDALLION_CACHE:-$$HOME/.cache/medallion}/bin/helm" ] && echo "$${MEDALLION_CACHE:-$$HOME/.cache/medallion}/bin/helm" || echo helm)
+KIND_CLUSTER ?= medallion
+K8S_NAMESPACE ?= medallion
+RELEASE ?= medallion
+IMAGE_TAG ?= 0.1.0
+LAYER ?= bronze
+CRDS_DIR ?= $(or $(MEDALLION_CRDS_DIR),../shared/crds)
+SPARK_OPERATOR_VERSION ?= 2.5.2
+SPARK_OPERATOR_REPO ?= https://kubeflow.github.io/spark-operator
+SPARK_OPERATOR_NAMESPACE ?= spark-operator
+# Library first, then the charts that use it, then the umbrella (each vendors the ones before).
+CHARTS := common minio postgres hive-metastore trino medallion
+IMAGES := dbt spark hive-metastore
+KIND_VALUES := charts/medallion/ci/kind-values.yaml
+
+.PHONY: charts-deps
+charts-deps: ## Vendor the charts' file:// dependencies (helm dependency build, offline)
+	@for chart in $(CHARTS); do \
+	  [ "$$chart" = common ] && continue; \
+	  $(HELM) dependency build --skip-refresh charts/$$chart >/dev/null; \
+	done
+	@echo "chart dependencies built"
+
+.PHONY: charts-lint
+charts-lint: charts-deps ## helm lint every chart (the umbrella also with its ci/ values files)
+	@for chart in $(CHARTS); do $(HELM) lint --quiet charts/$$chart; done
+	@for values in charts/medallion/ci/*.yaml; do $(HELM) lint --quiet charts/medallion -f $$values; done
+
+.PHONY: test-k8s
+test-k8s: venv ## Chart, policy, submitter and image tests (no cluster needed)
+	$(BIN)/pytest tests/k8s $(PYTEST_ARGS)
+
+.PHONY: images
+images: ## Build the dbt, spark and hive-metastore images (context: the repository root)
+	@for image in $(IMAGES); do \
+	  $(DOCKER) build -f images/$$image/Dockerfile -t medallion/$$image:$(IMAGE_TAG) . ; \
+	done
+
+.PHONY: kind-up
+kind-up: ## A kind cluster with the Spark Operator CRDs, the operator (official chart) and the namespace
+	@$(KIND) get clusters | grep -qx '$(KIND_CLUSTER)' \
+	  || $(KIND) create cluster --name $(KIND_CLUSTER) --config manifests/kind-cluster.yaml --wait 5m
+	$(KUBECTL) config use-context kind-$(KIND_CLUSTER)
+	$(KUBECTL) apply --server-side -f $(CRDS_DIR)/spark-operator-v$(SPARK_OPERATOR_VERSION)/
+	$(KUBECTL) apply -f manifests/namespace.yaml
+	$(HELM) repo add spark-operator $(SPARK_OPERATOR_REPO) --force-update >/dev/null
+	$(HELM) upgrade --install spark-operator spark-operator/spark-operator \
+	  --version $(SPARK_OPERATOR_VERSION) --namespace $(SPARK_OPERATOR_NAMESPACE) --create-namespace \
+	  --skip-crds --set 'spark.jobNamespaces={$(K8S_NAMESPACE)}' --set webhook.enable=false \
+	  --wait --timeout 10m
+
+.PHONY: kind-load
+kind-load: images ## Build the images and load them into the kind nodes
+	@for image in $(IMAGES); do \
+	  $(KIND) load docker-image --name $(KIND_CLUSTER) medallion/$$image:$(IMAGE_TAG); \
+	done
+
+.PHONY: deploy
+deploy: charts-deps ## Install or upgrade the medallion chart (kind values) in K8S_NAMESPACE
+	$(HELM) upgrade --install $(RELEASE) charts/medallion --namespace $(K8S_NAMESPACE) \
+	  -f $(KIND_VALUES) \
+	  --set images.dbt.tag=$(IMAGE_TAG) --set images.spark.tag=$(IMAGE_TAG) \
+	  --set hive-metastore.image.tag=$(IMAGE_TAG) \
+	  --wait --timeout 15m
+	$(HELM) test $(RELEASE) --namespace $(K8S_NAMESPACE) --timeout 10m
+
+.PHONY: trigger
+trigger: ## Run one layer now and wait for it: make trigger LAYER=bronze|silver|gold|pipeline
+	$(MEDALLION) k8s trigger $(LAYER) --wait --namespace $(K8S_NAMESPACE) --release $(RELEASE)
+
+.PHONY: k8s-status
+k8s-status: ## The layers' CronJobs, their last runs and recent SparkApplications
+	$(MEDALLION) k8s status --namespace $(K8S_NAMESPACE) --release $(RELEASE)
+
+.PHONY: e2e
+e2e: venv ## The kind end-to-end test (needs a Docker engine): build, load, install, run all layers
+	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
