@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -186,6 +187,86 @@ def sql(
         print(output)
     else:
         console.print(output)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="output folder (batch=YYYY-MM-DD/ inside)")],
+    scale: Annotated[float, typer.Option(help="1 = the real Olist row counts")] = 0.1,
+    days: Annotated[int, typer.Option(help="number of daily batches")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed: same arguments, same bytes")] = 42,
+    defects: Annotated[float, typer.Option(help="share of rows with a known defect")] = 0.0,
+) -> None:
+    """Write deterministic synthetic data in the Olist format, split into daily batches."""
+    from medallion.generate import generate as run_generate
+
+    began = time.monotonic()
+    with console.status("generating") as status:
+        summary = run_generate(
+            out,
+            scale=scale,
+            days=days,
+            seed=seed,
+            defects=defects,
+            progress=lambda table, rows: status.update(f"{table}: {rows:,} rows"),
+        )
+    rows = [(table, f"{n:,}") for table, n in summary.rows.items()]
+    console.print(render_rows(["file", "rows"], rows, "table"))
+    console.print(
+        f"{len(summary.batches)} batches, {summary.defects:,} defects, "
+        f"{summary.bytes / 2**20:,.1f} MiB in {time.monotonic() - began:.1f}s -> {out}"
+    )
+
+
+@app.command()
+def load(
+    src: Annotated[Path, typer.Argument(help="a folder of batch=<id>/ folders, or of Olist files")],
+    batch: Annotated[str | None, typer.Option(help="load only this batch id")] = None,
+    replace: Annotated[bool, typer.Option(help="replace a batch that is already loaded")] = False,
+    skip_loaded: Annotated[
+        bool, typer.Option(help="pass over batches already loaded instead of refusing")
+    ] = False,
+) -> None:
+    """Upload batches to s3://warehouse/landing/olist/ and register their partitions."""
+    from medallion.load import LoadError, load_dir
+    from medallion.stack import StackConfig
+    from medallion.trino_client import QueryError
+
+    env = StackConfig.load().env()
+    try:
+        with console.status("loading"):
+            batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
+    except (LoadError, QueryError) as exc:
+        raise fail(str(exc)) from exc
+    if not batches:
+        console.print("nothing to load: every batch is already loaded")
+    for b in batches:
+        verb = "replaced" if b.replaced else "loaded"
+        files = ", ".join(f"{f.table} {f.rows:,}" for f in b.files)
+        console.print(f"{verb} batch {b.batch_id}: {b.rows:,} rows ({files})")
+
+
+class Layer(StrEnum):
+    bronze = "bronze"
+    silver = "silver"
+    gold = "gold"
+    all = "all"
+
+
+@app.command()
+def run(
+    layer: Annotated[Layer, typer.Argument(help="bronze, silver, gold or all")],
+    cores: Annotated[int, typer.Option(help="local Spark cores for silver")] = 2,
+    dbt_vars: Annotated[
+        str | None, typer.Option("--vars", help="dbt vars as YAML, e.g. '{batch: 2018-01-02}'")
+    ] = None,
+) -> None:
+    """Run a layer (or all, in order) on the embedded stack, with progress and a summary."""
+    from medallion.pipeline import run_pipeline
+
+    ok = run_pipeline(layer.value, cores=cores, dbt_vars=dbt_vars)
+    if not ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from medallion.s3 import s3_client
 from medallion.stack.process import _start_time
 
 from .conftest import StackHandle, free_port
@@ -42,7 +43,7 @@ def test_trino_table_is_read_by_spark_and_spark_table_by_trino(
     result = stack.sql("select id, label from iceberg.interop.from_spark order by id")
     assert result.rows == [(10, "x"), (20, "y")]
 
-    s3: Any = stack.stack.component("s3").client()  # type: ignore[attr-defined]
+    s3 = s3_client(stack.env)
     keys = [
         o["Key"]
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket="warehouse")
@@ -82,7 +83,7 @@ def test_serving_table_written_through_trino_is_visible_in_psql(stack: StackHand
 
 
 def test_csv_under_landing_prefix_is_queryable_through_landing(stack: StackHandle) -> None:
-    s3: Any = stack.stack.component("s3").client()  # type: ignore[attr-defined]
+    s3 = s3_client(stack.env)
     body = 'id,city\n1,sao paulo\n2,"rio, de janeiro"\n'
     s3.put_object(
         Bucket="warehouse", Key="landing/probe/cities/batch_id=b1/cities.csv", Body=body.encode()

@@ -17,10 +17,12 @@ import urllib.request
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Any
 
 from medallion.artifacts import Layout
 from medallion.jdk import java17, java25
 from medallion.paths import charts_file
+from medallion.s3 import s3_client
 from medallion.stack.config import BUCKET, METASTORE_DB, SERVING_DB, StackConfig
 from medallion.stack.process import Pidfile, StackError, port_open, spawn, stop_pid, wait_until
 
@@ -323,25 +325,14 @@ class S3Server(Component):
     def ready(self) -> bool:
         return port_open(self.cfg.host, self.port)
 
-    def client(self) -> object:
-        import boto3
-        from botocore.config import Config
-
-        env = self.cfg.env()
-        return boto3.client(
-            "s3",
-            endpoint_url=env["S3_ENDPOINT"],
-            aws_access_key_id=env["S3_ACCESS_KEY"],
-            aws_secret_access_key=env["S3_SECRET_KEY"],
-            region_name=env["S3_REGION"],
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}),
-        )
+    def client(self) -> Any:
+        return s3_client(self.cfg.env())
 
     def after_start(self) -> None:
         s3 = self.client()
-        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}  # type: ignore[attr-defined]
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if BUCKET not in existing:
-            s3.create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
+            s3.create_bucket(Bucket=BUCKET)
 
 
 def _jar_base(name: str) -> str:

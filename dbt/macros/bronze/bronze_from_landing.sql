@@ -1,0 +1,137 @@
+{#-
+  The one bronze transformation, shared by every bronze model: read one landing table, keep every
+  line, type each column, and flag what did not parse.
+
+  columns: list of [name, type] with type one of varchar, timestamp, decimal, integer,
+  integer_lenient (a whole number that may be written "40.0"), double.
+
+  Incremental runs take the batches that were landed or replaced since this table last saw them
+  (a batch's newest file is newer than what bronze recorded), or exactly var('batch') when set;
+  the folder's delete+insert on _batch_id then replaces exactly those batches' rows.
+-#}
+{% macro bronze_from_landing(source_table, columns) %}
+{%- set names = columns | map(attribute=0) | list -%}
+with landed as (
+    select
+        {%- for name in names %}
+        {{ name }},
+        {%- endfor %}
+        _extra_fields,
+        batch_id,
+        "$path" as source_file,
+        "$file_modified_time" as source_modified_at
+    from {{ source('landing', source_table) }}
+),
+
+{% if is_incremental() or var('batch') is not none %}
+landed_batches as (
+    select batch_id, max(source_modified_at) as modified_at
+    from landed
+    group by batch_id
+),
+
+{% if is_incremental() %}
+seen_batches as (
+    select _batch_id, max(_source_modified_at) as modified_at
+    from {{ this }}
+    group by _batch_id
+),
+{% endif %}
+
+todo as (
+    select l.batch_id
+    from landed_batches as l
+    {%- if is_incremental() %}
+    left join seen_batches as s on l.batch_id = s._batch_id
+    {%- endif %}
+    where
+    {%- if var('batch') is not none %}
+        l.batch_id = '{{ var("batch") }}'
+    {%- else %}
+        s._batch_id is null or l.modified_at > s.modified_at
+    {%- endif %}
+),
+
+selected as (
+    select landed.*
+    from landed
+    inner join todo on landed.batch_id = todo.batch_id
+),
+{% else %}
+selected as (
+    select * from landed
+),
+{% endif %}
+
+typed as (
+    select
+        {%- for name, type in columns %}
+        {{ bronze_parse(name, type) }} as {{ name }},
+        {%- endfor %}
+        batch_id as _batch_id,
+        source_file as _source_file,
+        source_modified_at as _source_modified_at,
+        cast(current_timestamp at time zone 'UTC' as timestamp(6)) as _ingested_at,
+        json_format(cast(map(
+            array[{% for name in names %}'{{ name }}', {% endfor %}'_extra_fields'],
+            array[{% for name in names %}{{ name }}, {% endfor %}_extra_fields]
+        ) as json)) as _raw_record,
+        (
+            _extra_fields is not null
+            {%- for name in names %}
+            or {{ name }} is null
+            {%- endfor %}
+        ) as _malformed,
+        {%- set typed_columns = columns | rejectattr(1, 'equalto', 'varchar') | list %}
+        cast(filter(
+            array[
+                {%- for name, type in typed_columns %}
+                case
+                    when nullif(trim({{ name }}), '') is not null
+                        and {{ bronze_parse(name, type) }} is null
+                        then '{{ name }}'
+                end{{ "," if not loop.last }}
+                {%- endfor %}
+            ],
+            x -> x is not null
+        ) as array(varchar)
+        ) as _parse_errors
+    from selected
+),
+
+final as (
+    select
+        *,
+        lower(to_hex(sha256(to_utf8(_raw_record)))) as _row_hash
+    from typed
+)
+
+select * from final
+{% endmacro %}
+
+
+{#- One raw string column parsed to its bronze type; null when empty or unparseable. -#}
+{% macro bronze_parse(name, type) -%}
+    {%- set v = "nullif(trim(" ~ name ~ "), '')" -%}
+    {%- if type == 'varchar' -%}
+        {{ name }}
+    {%- elif type == 'timestamp' -%}
+        cast(try(date_parse({{ v }}, '%Y-%m-%d %H:%i:%s')) as timestamp(6))
+    {%- elif type == 'decimal' -%}
+        try_cast({{ v }} as decimal(12, 2))
+    {%- elif type == 'integer' -%}
+        try_cast({{ v }} as integer)
+    {%- elif type == 'integer_lenient' -%}
+        coalesce(
+            try_cast({{ v }} as integer),
+            case
+                when try_cast({{ v }} as double) = floor(try_cast({{ v }} as double))
+                    then try_cast(try_cast({{ v }} as double) as integer)
+            end
+        )
+    {%- elif type == 'double' -%}
+        try_cast({{ v }} as double)
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("bronze_parse: unknown type " ~ type ~ " for " ~ name) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,52 @@
+"""Run the layers on the embedded stack in order, each only after the previous one succeeded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from medallion.console import console, err, render_rows
+from medallion.run.dbt import LayerResult, run_layer
+from medallion.stack import StackConfig
+
+ORDER = ("bronze", "silver", "gold")
+
+
+def run_one(env: Mapping[str, str], layer: str, cores: int, dbt_vars: str | None) -> LayerResult:
+    extra = ["--vars", dbt_vars] if dbt_vars else []
+    if layer == "silver":
+        from medallion.run.silver import run_silver  # type: ignore[import-not-found,unused-ignore]
+
+        result: LayerResult = run_silver(env, cores=cores, extra_dbt_args=extra).layer_result()
+        return result
+    with console.status(f"{layer}: starting dbt") as status:
+        return run_layer(env, layer, extra, on_event=lambda e: status.update(f"{layer}: {e}"))
+
+
+def summarise(result: LayerResult) -> None:
+    rows = [
+        (n.kind, n.name, n.status, "" if n.rows is None else f"{n.rows:,}", f"{n.seconds:.1f}s")
+        for n in result.nodes
+    ]
+    console.print(render_rows(["kind", "node", "status", "rows", "time"], rows, "table"))
+    state = "[green]ok" if result.success else "[red]FAILED"
+    console.print(
+        f"{result.layer}: {state}[/] - {len(result.models)} models, "
+        f"{result.rows_written:,} rows written, {result.seconds:.1f}s"
+    )
+
+
+def run_pipeline(layer: str, cores: int = 2, dbt_vars: str | None = None) -> bool:
+    """Run ``layer`` (or ``all``: bronze, silver, gold); print summaries; True on success."""
+    env = StackConfig.load().env()
+    layers = ORDER if layer == "all" else (layer,)
+    began = time.monotonic()
+    for name in layers:
+        result = run_one(env, name, cores, dbt_vars)
+        summarise(result)
+        if not result.success:
+            err.print(f"[bold red]error:[/] {name} failed: {result.error}", highlight=False)
+            return False
+    if len(layers) > 1:
+        console.print(f"pipeline done in {time.monotonic() - began:.1f}s")
+    return True

@@ -1,0 +1,1 @@
+"""Run the layers: dbt for bronze and gold, spark-submit for silver, and the run ledger."""

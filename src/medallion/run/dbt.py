@@ -1,0 +1,129 @@
+"""Run dbt for a layer (bronze and gold on Trino) in-process, with progress and a summary."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medallion.paths import charts_file, project_dir
+
+LAYERS = ("bronze", "silver", "gold")
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    kind: str  # model, test, seed
+    status: str  # success, error, fail, pass, warn, skipped
+    seconds: float
+    rows: int | None
+    message: str | None
+
+
+@dataclass
+class LayerResult:
+    layer: str
+    success: bool
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def models(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.kind in ("model", "seed")]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+
+    @property
+    def rows_written(self) -> int:
+        return sum(n.rows or 0 for n in self.models)
+
+
+def dbt_dir() -> Path:
+    return project_dir() / "dbt"
+
+
+def profiles_dir() -> Path:
+    return charts_file("medallion", "files", "dbt")
+
+
+def dbt_args(layer: str, target: str, extra: Sequence[str] = ()) -> list[str]:
+    """The same dbt command the Kubernetes jobs run for a layer."""
+    return [
+        "build",
+        "--project-dir",
+        str(dbt_dir()),
+        "--profiles-dir",
+        str(profiles_dir()),
+        "--target",
+        target,
+        "--select",
+        f"path:models/{layer}",
+        *extra,
+    ]
+
+
+def _rows(adapter_response: Mapping[str, Any]) -> int | None:
+    rows = adapter_response.get("rows_affected")
+    return int(rows) if isinstance(rows, int) and rows >= 0 else None
+
+
+def collect(layer: str, success: bool, seconds: float, result: Any, exc: Any) -> LayerResult:
+    """A LayerResult from a dbtRunnerResult's pieces."""
+    nodes: list[NodeResult] = []
+    for r in getattr(result, "results", None) or []:
+        node = r.node
+        nodes.append(
+            NodeResult(
+                name=node.name,
+                kind=str(node.resource_type),
+                status=str(r.status),
+                seconds=float(r.execution_time or 0.0),
+                rows=_rows(r.adapter_response or {}),
+                message=r.message,
+            )
+        )
+    out = LayerResult(layer, success, seconds, nodes)
+    if not success:
+        failed = out.failed
+        if failed:
+            out.error = "; ".join(f"{n.kind} {n.name} failed: {n.message}" for n in failed)
+        else:
+            out.error = str(exc) if exc else f"dbt {layer} failed"
+    return out
+
+
+def run_layer(
+    env: Mapping[str, str],
+    layer: str,
+    extra_args: Sequence[str] = (),
+    on_event: Callable[[str], None] | None = None,
+) -> LayerResult:
+    """``dbt build`` of one layer on Trino (bronze or gold)."""
+    if layer not in ("bronze", "gold"):
+        raise ValueError(f"run_layer runs the dbt-trino layers (bronze, gold), not {layer!r}")
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(env)
+    os.environ["DBT_TARGET"] = "trino"
+
+    def callback(event: Any) -> None:
+        if on_event is None:
+            return
+        name = event.info.name
+        if name in ("NodeStart", "LogModelResult", "LogTestResult", "LogSeedResult"):
+            data = event.data
+            node = getattr(getattr(data, "node_info", None), "node_name", "")
+            on_event(f"{name}: {node}")
+
+    began = time.monotonic()
+    res = dbtRunner(callbacks=[callback]).invoke(
+        [*dbt_args(layer, "trino", extra_args), "--log-format", "text", "--quiet"]
+    )
+    return collect(layer, bool(res.success), time.monotonic() - began, res.result, res.exception)
