@@ -14,6 +14,7 @@ DAYS ?= 3
 SEED ?= 42
 DATA ?= data/olist-sf$(SCALE)-d$(DAYS)-s$(SEED)
 PYTEST_ARGS ?=
+PY_DIRS := $(wildcard src tests spark-apps scripts)
 
 .PHONY: help
 help: ## List the targets
@@ -52,8 +53,8 @@ run: up ## Set up, start the stack, generate and load data, run all layers, show
 
 .PHONY: lint
 lint: venv ## ruff (lint and format check) and hadolint
-	$(BIN)/ruff check src tests spark-apps scripts
-	$(BIN)/ruff format --check src tests spark-apps scripts
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict
@@ -61,8 +62,8 @@ typecheck: venv ## mypy --strict
 
 .PHONY: fmt
 fmt: venv ## Format the Python code
-	$(BIN)/ruff format src tests spark-apps scripts
-	$(BIN)/ruff check --fix src tests spark-apps scripts
+	$(BIN)/ruff format $(PY_DIRS)
+	$(BIN)/ruff check --fix $(PY_DIRS)
 
 .PHONY: test-unit
 test-unit: venv ## Unit tests (no services)

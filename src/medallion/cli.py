@@ -264,9 +264,104 @@ def run(
     """Run a layer (or all, in order) on the embedded stack, with progress and a summary."""
     from medallion.pipeline import run_pipeline
 
-    ok = run_pipeline(layer.value, cores=cores, dbt_vars=dbt_vars)
-    if not ok:
+    results = run_pipeline(layer.value, cores=cores, dbt_vars=dbt_vars)
+    if not results[-1].success:
         raise typer.Exit(1)
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(help="how many")] = 20) -> None:
+    """List recent layer runs from the ledger (serving.audit.pipeline_runs)."""
+    from medallion.ledger import recent
+    from medallion.stack import StackConfig
+
+    result = recent(StackConfig.load().env(), limit)
+    console.print(render_rows(result.columns, result.rows, "table"))
+
+
+@app.command()
+def history(
+    table: Annotated[
+        str, typer.Argument(help="an Iceberg table: schema.table, e.g. silver.fct_orders")
+    ],
+) -> None:
+    """List an Iceberg table's snapshots (time travel)."""
+    from medallion.stack import StackConfig
+    from medallion.timetravel import snapshots
+    from medallion.trino_client import QueryError
+
+    try:
+        result = snapshots(StackConfig.load().env(), table)
+    except (QueryError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(render_rows(result.columns, result.rows, "table"))
+
+
+@app.command()
+def rollback(
+    table: Annotated[str, typer.Argument(help="an Iceberg table: schema.table")],
+    to: Annotated[int, typer.Option("--to", help="the snapshot id to restore")],
+) -> None:
+    """Restore an Iceberg table to one of its snapshots."""
+    from medallion.stack import StackConfig
+    from medallion.timetravel import rollback as do_rollback
+    from medallion.trino_client import QueryError
+
+    try:
+        rows = do_rollback(StackConfig.load().env(), table, to)
+    except (QueryError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"{table} rolled back to snapshot {to} ({rows:,} rows)")
+
+
+@app.command()
+def demo(
+    data: Annotated[Path, typer.Option(help="where the generated batches go (reused if there)")],
+    scale: Annotated[float, typer.Option(help="1 = the real Olist row counts")] = 0.1,
+    days: Annotated[int, typer.Option(help="number of daily batches")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed")] = 42,
+    cores: Annotated[int, typer.Option(help="local Spark cores for silver")] = 2,
+    report: Annotated[Path | None, typer.Option(help="HTML report path")] = None,
+) -> None:
+    """What `make run` does: start the stack, generate and load data, run all layers, report."""
+    import json as jsonlib
+
+    from medallion.generate import generate as run_generate
+    from medallion.load import load_dir
+    from medallion.paths import project_dir
+    from medallion.pipeline import run_pipeline
+    from medallion.report import build, kpis
+    from medallion.stack import Stack, StackError
+
+    began = time.monotonic()
+    stack = Stack()
+    try:
+        with console.status("starting the stack"):
+            stack.up()
+    except StackError as exc:
+        raise fail(str(exc)) from exc
+    env = stack.cfg.env()
+    wanted = {"scale": scale, "days": days, "seed": seed}
+    stamp = data / "defects.json"
+    have = jsonlib.loads(stamp.read_text()) if stamp.exists() else {}
+    if {k: have.get(k) for k in wanted} != wanted:
+        with console.status(f"generating scale {scale} over {days} days"):
+            run_generate(data, scale=scale, days=days, seed=seed, defects=0.01)
+        console.print(f"generated {data}")
+    else:
+        console.print(f"reusing {data}")
+    with console.status("loading batches"):
+        loaded = load_dir(env, data, skip_loaded=True)
+    console.print(
+        f"loaded {len(loaded)} new batches" if loaded else "every batch is already loaded"
+    )
+    results = run_pipeline("all", cores=cores, env=env)
+    if not results[-1].success:
+        raise typer.Exit(1)
+    console.print(render_rows(["KPI", "value"], kpis(env), "table"))
+    out = build(env, report or project_dir() / "reports" / "report.html")
+    console.print(f"report: {out}")
+    console.print(f"make run done in {time.monotonic() - began:.1f}s")
 
 
 def main() -> None:

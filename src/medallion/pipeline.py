@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Mapping
 
+from medallion import ledger
 from medallion.console import console, err, render_rows
 from medallion.run.dbt import LayerResult, run_layer
 from medallion.stack import StackConfig
@@ -36,17 +38,58 @@ def summarise(result: LayerResult) -> None:
     )
 
 
-def run_pipeline(layer: str, cores: int = 2, dbt_vars: str | None = None) -> bool:
-    """Run ``layer`` (or ``all``: bronze, silver, gold); print summaries; True on success."""
-    env = StackConfig.load().env()
-    layers = ORDER if layer == "all" else (layer,)
+def run_and_record(
+    env: Mapping[str, str], layer: str, pipeline_id: str, cores: int, dbt_vars: str | None
+) -> LayerResult:
+    """Run one layer and write its row to the ledger, whatever the outcome."""
+    started = dt.datetime.now(dt.UTC)
     began = time.monotonic()
+    try:
+        result = run_one(env, layer, cores, dbt_vars)
+    except Exception as exc:  # a crash of the runner itself is a failed run too
+        result = LayerResult(
+            layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
+        )
+    ledger.record(
+        env,
+        ledger.RunRecord(
+            run_id=ledger.new_id(),
+            pipeline_id=pipeline_id,
+            layer=layer,
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            status="success" if result.success else "failed",
+            rows_written=result.rows_written,
+            models=len(result.models),
+            error=result.error,
+            code_version=ledger.code_version(),
+        ),
+    )
+    return result
+
+
+def run_pipeline(
+    layer: str,
+    cores: int = 2,
+    dbt_vars: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[LayerResult]:
+    """Run ``layer`` (or ``all``: bronze, silver, gold, each after the previous succeeded).
+
+    Prints a summary per layer and returns the results; the last one failed if any did.
+    """
+    env = env if env is not None else StackConfig.load().env()
+    layers = ORDER if layer == "all" else (layer,)
+    pipeline_id = ledger.new_id()
+    began = time.monotonic()
+    results = []
     for name in layers:
-        result = run_one(env, name, cores, dbt_vars)
+        result = run_and_record(env, name, pipeline_id, cores, dbt_vars)
+        results.append(result)
         summarise(result)
         if not result.success:
             err.print(f"[bold red]error:[/] {name} failed: {result.error}", highlight=False)
-            return False
+            return results
     if len(layers) > 1:
         console.print(f"pipeline done in {time.monotonic() - began:.1f}s")
-    return True
+    return results
