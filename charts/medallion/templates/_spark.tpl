@@ -31,6 +31,12 @@ spec:
           value: {{ include "medallion.profilesDir" $ctx }}
         - name: DBT_TARGET
           value: spark
+        # profiles.yml names Trino without defaults; dbt-spark does not use it, but keep the
+        # profile renderable whatever dbt renders.
+        - name: TRINO_HOST
+          value: {{ include "medallion.trinoHost" $ctx | quote }}
+        - name: TRINO_PORT
+          value: {{ $ctx.Values.query.port | quote }}
         - name: DBT_TARGET_PATH
           value: /tmp/dbt/target
         - name: DBT_LOG_PATH

@@ -1,0 +1,66 @@
+"""Fixtures of the chart tests: helm, the vendored dependencies, and one render per values file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medallion.k8s.charts import Helm, charts_dir, crds_dir, helm_binary, load_crd_schemas
+
+Docs = list[dict[str, Any]]
+
+# The values cases every render-based test runs over: the defaults, kind, external S3 + PostgreSQL.
+VALUES_CASES: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "kind": ("ci/kind-values.yaml",),
+    "external": ("ci/external-values.yaml",),
+}
+
+
+@pytest.fixture(scope="session")
+def helm() -> Helm:
+    binary = helm_binary()
+    if binary is None:
+        pytest.skip(
+            "helm not found: run `medallion setup` (installs it into the cache) or put it on PATH"
+        )
+    tool = Helm(binary)
+    tool.build_dependencies()
+    return tool
+
+
+@pytest.fixture(scope="session")
+def values_file() -> Callable[[str], tuple[Path, ...]]:
+    def paths(case: str) -> tuple[Path, ...]:
+        return tuple(charts_dir() / "medallion" / name for name in VALUES_CASES[case])
+
+    return paths
+
+
+@pytest.fixture(scope="session")
+def renders(helm: Helm, values_file: Callable[[str], tuple[Path, ...]]) -> dict[str, Docs]:
+    """The umbrella rendered once per values case (the test suite's main input)."""
+    return {case: helm.template(values=values_file(case)) for case in VALUES_CASES}
+
+
+@pytest.fixture(params=sorted(VALUES_CASES))
+def case(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture()
+def docs(renders: dict[str, Docs], case: str) -> Docs:
+    return renders[case]
+
+
+@pytest.fixture(scope="session")
+def crd_schemas() -> dict[str, dict[str, Any]]:
+    """openAPIV3Schema of each Spark Operator kind, from the shared CRDs dir."""
+    root = crds_dir()
+    schemas = load_crd_schemas(root)
+    if not schemas:
+        pytest.skip(f"no Spark Operator CRDs under {root} (set MEDALLION_CRDS_DIR to them)")
+    return schemas

@@ -1,0 +1,150 @@
+"""Config parity: the pods mount the very files the embedded stack reads (same bytes), at the
+paths the programs read them from, with every placeholder variable set in the pod."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medallion.k8s.charts import PodSpec, dig, pod_specs
+from medallion.paths import charts_file
+
+Docs = list[dict[str, Any]]
+
+# (ConfigMap, key) -> the shared file it must equal byte for byte.
+CATALOG = ("trino", "files", "catalog")
+SHARED = {
+    ("medallion-trino-catalog", "iceberg.properties"): (*CATALOG, "iceberg.properties"),
+    ("medallion-trino-catalog", "landing.properties"): (*CATALOG, "landing.properties"),
+    ("medallion-trino-catalog", "serving.properties"): (*CATALOG, "serving.properties"),
+    ("medallion-hive-metastore", "metastore-site.xml"): (
+        "hive-metastore", "files", "metastore-site.xml",
+    ),
+    ("medallion-spark-conf", "spark-defaults.conf"): (
+        "medallion", "files", "spark", "spark-defaults.conf",
+    ),
+    ("medallion-dbt-profiles", "profiles.yml"): ("medallion", "files", "dbt", "profiles.yml"),
+}  # fmt: skip
+PLACEHOLDERS = [
+    re.compile(r"\$\{ENV:(\w+)\}"),  # Trino
+    re.compile(r"\$\{env\.(\w+)\}"),  # Hadoop XML
+    re.compile(r"\$\{env:(\w+)\}"),  # medallion's Spark conf loader
+    re.compile(r"env_var\('(\w+)'\)"),  # dbt, without a default
+]
+# Variables a file reads with a default (dbt env_var('X', 'default')) need not be set.
+OPTIONAL = re.compile(r"env_var\('(\w+)',")
+
+
+def configmaps(docs: Docs) -> dict[str, dict[str, str]]:
+    return {d["metadata"]["name"]: d.get("data") or {} for d in docs if d["kind"] == "ConfigMap"}
+
+
+def needed_variables(text: str) -> set[str]:
+    """The variables a config file reads (comments left out)."""
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    names = {m for pattern in PLACEHOLDERS for m in pattern.findall(text)}
+    return names - set(OPTIONAL.findall(text))
+
+
+@pytest.mark.parametrize("item", sorted(SHARED), ids=lambda i: f"{i[0]}:{i[1]}")
+def test_rendered_config_is_the_shared_file(
+    renders: dict[str, Docs], item: tuple[str, str]
+) -> None:
+    expected = charts_file(*SHARED[item]).read_bytes()
+    for case in ("default", "kind", "external"):
+        data = configmaps(renders[case])
+        assert item[0] in data, f"{case}: ConfigMap {item[0]} missing"
+        assert data[item[0]][item[1]].encode() == expected, f"{case}: {item} differs"
+
+
+def test_trino_jvm_config_is_the_shared_file_plus_the_heap(renders: dict[str, Docs]) -> None:
+    shared = charts_file("trino", "files", "jvm.config").read_bytes()
+    data = configmaps(renders["default"])
+    for role in ("coordinator", "worker"):
+        rendered = data[f"medallion-trino-{role}"]["jvm.config"].encode()
+        assert rendered.startswith(shared)
+        rest = rendered[len(shared) :].decode()
+        assert re.fullmatch(r"\n?-Xmx\d+[KMG]\n", rest), rest
+
+
+def env_names(container: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in container.get("env") or []}
+
+
+def mounts_of(pod: PodSpec, configmap: str) -> list[tuple[dict[str, Any], str]]:
+    """(container, mount path of the ConfigMap's volume) for every container mounting it."""
+    volumes = set()
+    for volume in pod.spec.get("volumes") or []:
+        names = [dig(volume, "configMap", "name")]
+        names += [dig(s, "configMap", "name") for s in dig(volume, "projected", "sources") or []]
+        if configmap in names:
+            volumes.add(volume["name"])
+    return [
+        (c, m["mountPath"])
+        for c in pod.all_containers
+        for m in c.get("volumeMounts") or []
+        if m["name"] in volumes
+    ]
+
+
+# Where the programs read each file (the images' layouts and the apps' defaults).
+READ_AT = {
+    "medallion-trino-catalog": {"/etc/trino"},
+    "medallion-hive-metastore": {"/opt/hive/conf/metastore-site.xml"},
+    "medallion-spark-conf": {"/opt/medallion/conf"},
+    "medallion-dbt-profiles": {"/opt/medallion/profiles"},
+}
+
+
+@pytest.mark.parametrize("configmap", sorted(READ_AT))
+def test_pods_mount_the_files_where_they_are_read_and_set_their_variables(
+    docs: Docs, configmap: str
+) -> None:
+    files = {key: text for (cm, key), text in _texts(docs).items() if cm == configmap}
+    needed = set().union(*(needed_variables(text) for text in files.values()))
+    mounted_somewhere = False
+    for pod in pod_specs(docs):
+        for container, path in mounts_of(pod, configmap):
+            mounted_somewhere = True
+            assert path in READ_AT[configmap], f"{pod.where} mounts {configmap} at {path}"
+            missing = needed - env_names(container)
+            assert not missing, f"{pod.where} {container['name']}: {sorted(missing)} not set"
+    assert mounted_somewhere, f"nothing mounts {configmap}"
+
+
+def _texts(docs: Docs) -> dict[tuple[str, str], str]:
+    return {
+        (name, key): text
+        for name, data in configmaps(docs).items()
+        for key, text in data.items()
+        if (name, key) in SHARED
+    }
+
+
+def test_the_env_names_are_the_embedded_stacks() -> None:
+    """The placeholder names in the shared files are exactly the agreed variable names."""
+    agreed = {
+        "HIVE_METASTORE_URI", "S3_ENDPOINT", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+        "SERVING_DB_HOST", "SERVING_DB_PORT", "SERVING_DB_NAME", "SERVING_DB_USER",
+        "SERVING_DB_PASSWORD", "METASTORE_DB_HOST", "METASTORE_DB_PORT", "METASTORE_DB_NAME",
+        "METASTORE_DB_USER", "METASTORE_DB_PASSWORD", "METASTORE_PORT", "S3_BUCKET",
+        "TRINO_HOST", "TRINO_PORT",
+    }  # fmt: skip
+    found: set[str] = set()
+    for parts in SHARED.values():
+        found |= needed_variables(Path(charts_file(*parts)).read_text())
+    assert found <= agreed, found - agreed
+
+
+def test_silver_pods_read_the_spark_conf_from_the_apps_default(docs: Docs) -> None:
+    for pod in pod_specs(docs):
+        if pod.kind not in ("SparkApplication", "ScheduledSparkApplication"):
+            continue
+        for container in pod.containers:
+            env = {e["name"]: e.get("value") for e in container.get("env") or []}
+            assert env["MEDALLION_SPARK_CONF"] == "/opt/medallion/conf/spark-defaults.conf"
+            assert env["DBT_PROFILES_DIR"] == "/opt/medallion/profiles"
