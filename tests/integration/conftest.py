@@ -1,4 +1,7 @@
-"""One embedded stack per test session, on free ports, in a temporary MEDALLION_HOME.
+"""One embedded stack per test module, on free ports, in a temporary MEDALLION_HOME.
+
+Each module gets a fresh stack so that the data one module lands cannot leak into another's
+counts; a start costs about half a minute.
 
 The stack's engines are the real ones (PostgreSQL, versitygw, Hive Metastore, Trino, Spark), started
 by these fixtures; `medallion setup` must have fetched them (``make test`` does).
@@ -67,7 +70,7 @@ class StackHandle:
         return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     home = tmp_path_factory.mktemp("stack")
     ports = {name: free_port() for name in ("postgres", "s3", "metastore", "trino")}
@@ -81,7 +84,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
         stack.down()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark(stack: StackHandle) -> Iterator[Any]:
     from medallion.spark import session
 
