@@ -204,23 +204,32 @@ def fetch_maven(lay: Layout, artifact: MavenArtifact, verifier: Verifier) -> Pat
     return path
 
 
-def _extract(archive: Path, dest: Path, keep: Callable[[str], bool]) -> None:
-    """Unpack the members ``keep`` accepts (paths below the archive's top folder) into ``dest``."""
+def _extract(archive: Path, dest: Path, prune: Callable[[Path], None] | None = None) -> None:
+    """Unpack ``archive`` (its top folder stripped) into ``dest``, then let ``prune`` trim it.
+
+    GNU tar does it in seconds; Python's tarfile, the fallback, resolves the Trino tarball's many
+    hard links one by one and takes minutes. Unpacking everything first keeps hard links whose
+    target sits in a part that is pruned afterwards.
+    """
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    with tarfile.open(archive) as tar:
-        members = []
-        # Strip the top folder from every member, links included, so that a kept hard link whose
-        # target was left out can still be resolved against the archive.
-        for member in tar.getmembers():
-            _, _, rel = member.name.partition("/")
-            member.name = rel
-            if member.islnk():
-                member.linkname = member.linkname.partition("/")[2]
-            if rel and keep(rel):
-                members.append(member)
-        tar.extractall(tmp, members=members, filter="tar")
+    tar = shutil.which("tar")
+    if tar:
+        cmd = [tar, "-xzf", str(archive), "-C", str(tmp), "--strip-components=1"]
+        subprocess.run(cmd, check=True)
+    else:
+        with tarfile.open(archive) as handle:
+            members = []
+            for member in handle.getmembers():
+                member.name = member.name.partition("/")[2]
+                if member.islnk():
+                    member.linkname = member.linkname.partition("/")[2]
+                if member.name:
+                    members.append(member)
+            handle.extractall(tmp, members=members, filter="tar")
+    if prune:
+        prune(tmp)
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)
 
@@ -236,22 +245,23 @@ def _unpacked(dest: Path, source: Path, extract: Callable[[], None], extract_key
 
 def setup_trino(lay: Layout, verifier: Verifier) -> None:
     tarball = fetch_maven(lay, trino_server(), verifier)
-    plugins = tuple(f"plugin/{name}/" for name in TRINO_PLUGINS)
 
-    def keep(rel: str) -> bool:
-        return rel.startswith(("lib/", "bin/", *plugins)) or rel in ("NOTICE", "README.txt")
+    def prune(root: Path) -> None:
+        for plugin in (root / "plugin").iterdir():
+            if plugin.name not in TRINO_PLUGINS:
+                shutil.rmtree(plugin)
 
     _unpacked(
         lay.trino_home,
         tarball,
-        lambda: _extract(tarball, lay.trino_home, keep),
+        lambda: _extract(tarball, lay.trino_home, prune),
         extract_key=",".join(TRINO_PLUGINS),
     )
 
 
 def setup_metastore(lay: Layout, verifier: Verifier) -> None:
     tarball = fetch_maven(lay, metastore_tarball(), verifier)
-    _unpacked(lay.metastore_home, tarball, lambda: _extract(tarball, lay.metastore_home, bool))
+    _unpacked(lay.metastore_home, tarball, lambda: _extract(tarball, lay.metastore_home))
     pom = project_dir() / "scripts" / "deps" / "metastore" / "pom.xml"
     stamp = lay.metastore_extra / ".pom-sha256"
     pom_sum = sha256_of(pom)
