@@ -86,7 +86,7 @@ arguments:
 sparkVersion: {{ $ctx.Values.spark.version | quote }}
 restartPolicy:
   type: Never
-timeToLiveSeconds: {{ $ctx.Values.silver.timeToLiveSeconds }}
+timeToLiveSeconds: {{ .ttl }}
 {{- with $ctx.Values.spark.sparkConf }}
 sparkConf:
   {{- toYaml . | nindent 2 }}
@@ -127,5 +127,5 @@ metadata:
     {{- include "common.labels" (dict "ctx" . "component" "spark") | nindent 4 }}
     medallion.io/app: silver
 spec:
-  {{- include "medallion.sparkApplicationSpec" (dict "ctx" . "app" "silver" "mainFile" "silver/main.py" "replicas" .Values.silver.replicas "driver" .Values.silver.driver "executor" .Values.silver.executor) | nindent 2 }}
+  {{- include "medallion.sparkApplicationSpec" (dict "ctx" . "app" "silver" "mainFile" "silver/main.py" "replicas" .Values.silver.replicas "driver" .Values.silver.driver "executor" .Values.silver.executor "ttl" .Values.silver.timeToLiveSeconds) | nindent 2 }}
 {{- end -}}
