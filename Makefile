@@ -58,7 +58,7 @@ lint: venv ## ruff (lint and format check) and hadolint
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict
-	$(BIN)/mypy
+	$(BIN)/mypy $(PY_DIRS)
 
 .PHONY: fmt
 fmt: venv ## Format the Python code
