@@ -52,7 +52,7 @@ run: up ## Set up, start the stack, generate and load data, run all layers, show
 	$(MEDALLION) demo --scale $(SCALE) --days $(DAYS) --seed $(SEED) --data $(DATA)
 
 .PHONY: lint
-lint: venv ## ruff (lint and format check) and hadolint
+lint: venv ## ruff: lint and format check (hadolint runs in tests/k8s)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
 
