@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from medallion.s3 import s3_client
-from medallion.stack.process import _start_time
+from medallion.stack import Stack, StackConfig
+from medallion.stack.process import alive
 
 from .conftest import StackHandle, free_port
 
@@ -119,7 +120,7 @@ def test_down_then_up_keeps_data_and_up_twice_is_a_noop(stack: StackHandle) -> N
     stopped = stack.stack.down()
     assert sorted(stopped) == ["metastore", "postgres", "s3", "trino"]
     for name, pid in before.items():
-        assert _start_time(pid) is None, f"{name} (pid {pid}) still runs after down"
+        assert not alive(pid), f"{name} (pid {pid}) still runs after down"
     status = stack.cli("stack", "status", check=False)
     assert status.returncode == 1
 
@@ -131,18 +132,23 @@ def test_down_then_up_keeps_data_and_up_twice_is_a_noop(stack: StackHandle) -> N
 def test_taken_port_is_a_clear_error_naming_port_and_component(
     stack: StackHandle, tmp_path: Path
 ) -> None:
+    stack.stack.up()  # whatever an earlier test left, the stack holds its ports now
     trino_port = stack.stack.cfg.ports["trino"]
     other = {**stack.cli_env(), "MEDALLION_HOME": str(tmp_path / "other")}
     for name in ("postgres", "s3", "metastore"):
         other[f"MEDALLION_{name.upper()}_PORT"] = str(free_port())
-    result = subprocess.run(
-        [*_medallion(), "stack", "up"],
-        env={**os.environ, **other},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [*_medallion(), "stack", "up"],
+            env={**os.environ, **other},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:  # never leave a second stack running, whatever happened
+        ports = {n: int(other[f"MEDALLION_{n.upper()}_PORT"]) for n in stack.stack.cfg.ports}
+        Stack(StackConfig(home=tmp_path / "other", ports=ports)).down()
     assert result.returncode != 0
     message = " ".join(result.stderr.split())
     assert f"port {trino_port} (trino) is already in use" in message
