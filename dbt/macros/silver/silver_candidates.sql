@@ -1,0 +1,79 @@
+{#-
+  Which bronze rows a silver run looks at, and the silver state it reads to decide.
+
+  A run takes, per bronze table, the batches that are new or were re-landed since silver last
+  reconciled them (their max(_ingested_at) is newer than silver_reconciliation.bronze_ingested_at),
+  plus every row of that table still quarantined as an orphan, so orphans are checked again on
+  every run. silver_reconciliation is the last model of the run, so the window is the same for
+  every model of one run, and a run that fails part-way leaves it untouched: the next run takes
+  the same batches again (every merge is idempotent).
+
+  Everything is taken when the target table or the reconciliation does not exist yet, on
+  --full-refresh, or with --vars '{silver_reprocess: true}'.
+-#}
+
+{#- The relation of a silver table as it is before this model runs, or none if it does not exist.
+    Only for the state silver reads back (window, orphans): lineage between models uses ref(). -#}
+{% macro silver_existing_relation(identifier) %}
+  {%- if not execute -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return(adapter.get_relation(database=none, schema=model.schema, identifier=identifier)) }}
+{% endmacro %}
+
+
+{% macro silver_candidates(bronze, table_name) %}
+{%- set reconciliation = silver_existing_relation('silver_reconciliation') -%}
+{%- set target = silver_existing_relation(table_name) -%}
+{%- set quarantine = silver_existing_relation('quarantine') -%}
+{%- set everything = reconciliation is none or target is none or flags.FULL_REFRESH
+    or var('silver_reprocess', false) -%}
+select bronze.*
+from {{ bronze }} as bronze
+{%- if not everything %}
+left join (
+    select landed._batch_id
+    from (
+        select _batch_id, max(_ingested_at) as ingested_at
+        from {{ bronze }}
+        group by _batch_id
+    ) as landed
+    left join {{ reconciliation }} as seen
+        on seen.table_name = '{{ table_name }}' and seen._batch_id = landed._batch_id
+    where seen._batch_id is null or landed.ingested_at > seen.bronze_ingested_at
+) as pending
+    on bronze._batch_id = pending._batch_id
+{%- if quarantine is not none %}
+left join (
+    select distinct _batch_id, _row_hash
+    from {{ quarantine }}
+    where table_name = '{{ table_name }}' and reason = 'orphan'
+) as orphans
+    on bronze._batch_id = orphans._batch_id and bronze._row_hash = orphans._row_hash
+{%- endif %}
+where pending._batch_id is not null
+{%- if quarantine is not none %}
+    or orphans._row_hash is not null
+{%- endif %}
+{%- endif %}
+{% endmacro %}
+
+
+{#- The orders a child row may belong to: those already in silver plus those this run accepts
+    (fct_orders is merged after its children, because it sums their payments and reviews). -#}
+{% macro silver_known_orders() %}
+{%- set existing = silver_existing_relation('fct_orders') -%}
+select order_id from {{ ref('int_orders_checked') }} where _reject_reason is null
+{%- if existing is not none %}
+union
+select order_id from {{ existing }}
+{%- endif %}
+{% endmacro %}
+
+
+{#- quarantine's post-hook: every orphan was a candidate of this run, so an orphan the run did
+    not merge again was accepted (its order arrived) and leaves the quarantine. -#}
+{% macro silver_release_orphans() %}
+delete from {{ this }}
+where reason = 'orphan' and _invocation_id <> '{{ invocation_id }}'
+{% endmacro %}

@@ -1,0 +1,276 @@
+"""Run silver (and table maintenance) on the embedded stack: spark-submit of the same main files
+the SparkApplications run, on ``local[N]``.
+
+The shared Spark conf is filled from the stack's environment and written (mode 0600: it holds
+the S3 keys) into the stack home as the ``--properties-file``; master, jars and driver memory are
+spark-submit flags, because only a local run decides them. Each application writes a JSON
+summary to a file passed to it, which is how the results come back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medallion import sparkconf
+from medallion.artifacts import layout
+from medallion.paths import home_dir, project_dir
+from medallion.run.dbt import LayerResult, NodeResult, dbt_dir, profiles_dir
+from medallion.spark import DRIVER_MEMORY, conf_file, spark_env
+
+FAILED = ("error", "fail", "runtime error")
+
+
+def spark_apps_dir() -> Path:
+    return project_dir() / "spark-apps"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """How one spark-submit went: exit code, wall time, the peak resident memory of the
+    largest process of its tree (the driver JVM; from the kernel's accounting on wait), the
+    application's JSON summary (None if it wrote none) and where its output went."""
+
+    exit_code: int
+    seconds: float
+    peak_rss_bytes: int | None
+    summary: dict[str, Any] | None
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class SilverResult:
+    exit_code: int
+    seconds: float
+    nodes: list[NodeResult] = field(default_factory=list)
+    error: str | None = None
+    peak_rss_bytes: int | None = None
+    summary: dict[str, Any] | None = None
+    log_file: Path | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.exit_code == 0
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in FAILED]
+
+    def layer_result(self) -> LayerResult:
+        return LayerResult("silver", self.success, self.seconds, list(self.nodes), self.error)
+
+
+@dataclass(frozen=True)
+class MaintenanceResult:
+    exit_code: int
+    seconds: float
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+    peak_rss_bytes: int | None = None
+    log_file: Path | None = None
+
+    @property
+    def success(self) -> bool:
+        return self.exit_code == 0
+
+
+def work_dir(env: Mapping[str, str], app: str) -> Path:
+    """``<stack home>/spark/<app>``: the properties file, summaries, dbt's target/ and logs/."""
+    home = Path(env["MEDALLION_HOME"]) if env.get("MEDALLION_HOME") else home_dir()
+    path = home / "spark" / app
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_properties(env: Mapping[str, str], path: Path) -> Path:
+    """The shared Spark conf with its placeholders filled, readable by this user only."""
+    conf = sparkconf.load(conf_file(), env)
+    text = "".join(f"{key} {value}\n" for key, value in conf.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def spark_submit() -> Path:
+    import pyspark
+
+    return Path(pyspark.__file__).parent / "bin" / "spark-submit"
+
+
+def submit_command(
+    main_file: Path, properties: Path, cores: int, app_args: Sequence[str], name: str
+) -> list[str]:
+    """The spark-submit command of a local run (no --packages: the jars are in the cache)."""
+    if cores < 1:
+        raise ValueError(f"cores must be at least 1, got {cores}")
+    return [
+        str(spark_submit()),
+        "--master",
+        f"local[{cores}]",
+        "--name",
+        name,
+        "--properties-file",
+        str(properties),
+        "--jars",
+        ",".join(str(p) for p in layout().spark_jars),
+        "--driver-memory",
+        os.environ.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY),
+        "--conf",
+        "spark.ui.showConsoleProgress=false",
+        "--conf",
+        "spark.log.level=WARN",
+        str(main_file),
+        *app_args,
+    ]
+
+
+def submit(
+    env: Mapping[str, str],
+    app: str,
+    app_args: Sequence[str],
+    cores: int,
+    extra_env: Mapping[str, str] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> SubmitResult:
+    """spark-submit ``spark-apps/<app>/main.py`` with a summary file; wait and collect."""
+    work = work_dir(env, app)
+    properties = write_properties(env, work / "spark-defaults.conf")
+    summary_file = work / "summary.json"
+    summary_file.unlink(missing_ok=True)
+    main_file = spark_apps_dir() / app / "main.py"
+    cmd = submit_command(
+        main_file,
+        properties,
+        cores,
+        ["--summary", str(summary_file), *app_args],
+        f"medallion-{app}",
+    )
+    proc_env = {
+        **spark_env(env),
+        # the driver is this interpreter, so it finds dbt, pyspark and medallion
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "PYTHONUNBUFFERED": "1",
+        # the app fills the conf's placeholders itself, as it does on Kubernetes
+        "MEDALLION_SPARK_CONF": str(conf_file()),
+        **(extra_env or {}),
+    }
+    log_file = work / "last-run.log"
+    began = time.monotonic()
+    with log_file.open("w") as log:
+        # cwd = the work dir: anything Spark or dbt drops in the working directory lands there
+        proc = subprocess.Popen(
+            cmd,
+            env=proc_env,
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            log.write(line)
+            if echo is not None:
+                echo(line.rstrip("\n"))
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - began
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else None
+    peak = usage.ru_maxrss * 1024 if sys.platform.startswith("linux") else usage.ru_maxrss
+    return SubmitResult(proc.returncode, seconds, peak, summary, log_file)
+
+
+def _nodes(summary: Mapping[str, Any] | None) -> list[NodeResult]:
+    return [
+        NodeResult(
+            name=n["name"],
+            kind=n["kind"],
+            status=n["status"],
+            seconds=float(n["seconds"]),
+            rows=n.get("rows"),
+            message=n.get("message"),
+        )
+        for n in (summary or {}).get("nodes", [])
+    ]
+
+
+def _error(result: SubmitResult, what: str) -> str | None:
+    if result.exit_code == 0:
+        return None
+    if result.summary and result.summary.get("error"):
+        return str(result.summary["error"])
+    return f"{what} exited {result.exit_code} before writing a summary; see {result.log_file}"
+
+
+def run_silver(
+    env: Mapping[str, str],
+    cores: int = 2,
+    extra_dbt_args: Sequence[str] = (),
+    *,
+    echo: Callable[[str], None] | None = print,
+) -> SilverResult:
+    """spark-submit ``spark-apps/silver/main.py`` on ``local[cores]``: ``dbt build`` of silver's
+    models and tests inside that Spark application. ``extra_dbt_args`` go to dbt as they are
+    (e.g. ``["--vars", "{silver_reprocess: true}"]`` or ``["--full-refresh"]``). The driver's
+    output goes to ``<stack home>/spark/silver/last-run.log`` and, line by line, to ``echo``."""
+    work = work_dir(env, "silver")
+    project = env.get("MEDALLION_DBT_PROJECT_DIR") or str(dbt_dir())
+    args = [
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        str(profiles_dir()),
+        "--target",
+        "spark",
+        # its own target/ (partial parsing survives between runs; bronze and gold use Trino's)
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--",
+        *extra_dbt_args,
+    ]
+    result = submit(env, "silver", args, cores, {"DBT_TARGET": "spark"}, echo)
+    return SilverResult(
+        exit_code=result.exit_code,
+        seconds=result.seconds,
+        nodes=_nodes(result.summary),
+        error=_error(result, "silver"),
+        peak_rss_bytes=result.peak_rss_bytes,
+        summary=result.summary,
+        log_file=result.log_file,
+    )
+
+
+def run_maintenance(
+    env: Mapping[str, str],
+    retention_days: float = 7.0,
+    cores: int = 2,
+    namespaces: Sequence[str] = ("bronze", "silver"),
+    *,
+    echo: Callable[[str], None] | None = print,
+) -> MaintenanceResult:
+    """spark-submit ``spark-apps/maintenance/main.py``: compact, expire snapshots older than
+    ``retention_days`` (the current one always stays) and remove orphan files of every Iceberg
+    table in ``namespaces``."""
+    args = ["--retention-days", str(retention_days), "--namespaces", ",".join(namespaces)]
+    result = submit(env, "maintenance", args, cores, None, echo)
+    return MaintenanceResult(
+        exit_code=result.exit_code,
+        seconds=result.seconds,
+        tables=list((result.summary or {}).get("tables", [])),
+        error=_error(result, "maintenance"),
+        peak_rss_bytes=result.peak_rss_bytes,
+        log_file=result.log_file,
+    )
