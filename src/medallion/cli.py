@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -46,17 +47,32 @@ def setup(
     lay.root.mkdir(parents=True, exist_ok=True)
     verifier = artifacts.Verifier(lay.root, update=update_lock)
     began = time.monotonic()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as progress:
-        for name, step in artifacts.STEPS.items():
-            task = progress.add_task(f"{name}", total=1)
+    # Maven downloads run one after the other; the two Go builds (the slow part of a cold setup)
+    # run beside them.
+    lanes = [["trino", "hive-metastore", "spark jars"], ["versitygw"], ["helm"]]
+    with (
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as progress,
+        ThreadPoolExecutor(max_workers=len(lanes)) as pool,
+    ):
+        tasks = {
+            name: progress.add_task(name, total=1, start=False) for lane in lanes for name in lane
+        }
+
+        def run_lane(lane: list[str]) -> None:
+            for name in lane:
+                progress.start_task(tasks[name])
+                artifacts.STEPS[name](lay, verifier)
+                progress.update(tasks[name], completed=1, description=f"{name} [green]ok")
+
+        futures = {pool.submit(run_lane, lane): lane for lane in lanes}
+        for future in as_completed(futures):
             try:
-                step(lay, verifier)
+                future.result()
             except artifacts.SetupError as exc:
                 verifier.save()
-                raise fail(f"{name}: {exc}\n(full log: {lay.log})") from exc
-            progress.update(task, completed=1, description=f"{name} [green]ok")
+                raise fail(f"{exc}\n(full log: {lay.log})") from exc
     verifier.save()
     try:
         jdks = {"metastore, spark": java17(), "trino": java25()}
