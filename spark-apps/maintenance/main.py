@@ -12,8 +12,8 @@ For each table of each namespace, in order:
    rewrite them, so the many small files that merges leave behind are joined);
 2. ``expire_snapshots`` older than ``--retention-days`` (the current snapshot always stays, and
    ``--retain-last`` snapshots at least);
-3. ``remove_orphan_files`` older than the same retention (files of failed or in-flight writes
-   younger than that are left alone).
+3. ``remove_orphan_files`` older than the same retention, but never younger than a day: Iceberg
+   refuses shorter intervals, because files of in-flight writes look like orphans.
 
 A table that fails is reported and the others go on; the exit code is 1 if any table failed.
 """
@@ -84,11 +84,14 @@ def data_files(spark: Any, table: str) -> int:
     return count
 
 
-def maintain(
-    spark: Any, table: str, cutoff: dt.datetime, args: argparse.Namespace
-) -> dict[str, Any]:
+ORPHAN_MIN_AGE = dt.timedelta(days=1)
+
+
+def maintain(spark: Any, table: str, now: dt.datetime, args: argparse.Namespace) -> dict[str, Any]:
     """The three procedures on one table; what each did."""
-    stamp = cutoff.strftime("%Y-%m-%d %H:%M:%S.%f")
+    retention = dt.timedelta(days=args.retention_days)
+    stamp = (now - retention).strftime("%Y-%m-%d %H:%M:%S.%f")
+    orphan_stamp = (now - max(retention, ORPHAN_MIN_AGE)).strftime("%Y-%m-%d %H:%M:%S.%f")
     before = data_files(spark, table)
     rewrite = spark.sql(
         f"call {CATALOG}.system.rewrite_data_files(table => '{table}', "
@@ -100,7 +103,7 @@ def maintain(
     ).collect()[0]
     orphans = spark.sql(
         f"call {CATALOG}.system.remove_orphan_files(table => '{table}', "
-        f"older_than => timestamp '{stamp}', "
+        f"older_than => timestamp '{orphan_stamp}', "
         # list through the table's FileIO (S3FileIO), not a Hadoop file system: Spark's
         # image has no hadoop-aws; s3:// and s3a:// name the same objects
         "prefix_listing => true, equal_schemes => map('s3a,s3n', 's3'))"
@@ -134,14 +137,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     spark = build_session(Path(args.conf), env)
     # older_than is read in the session time zone (UTC in the shared conf)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    cutoff = now - dt.timedelta(days=args.retention_days)
     results: list[dict[str, Any]] = []
     failed: list[str] = []
     try:
         for namespace in [n.strip() for n in args.namespaces.split(",") if n.strip()]:
             for table in list_tables(spark, namespace):
                 try:
-                    result = maintain(spark, table, cutoff, args)
+                    result = maintain(spark, table, now, args)
                 except Exception as exc:  # report the table, go on with the others
                     failed.append(table)
                     result = {"table": table, "error": str(exc).splitlines()[0]}
@@ -162,8 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "exit_code": code,
             "seconds": time.monotonic() - began,
             "retention_days": args.retention_days,
-            "cutoff": cutoff.isoformat(),
+            "now": now.isoformat(),
             "failed": failed,
+            "error": f"maintenance failed on {', '.join(failed)}" if failed else None,
             "tables": results,
         },
     )

@@ -14,12 +14,17 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from medallion.paths import charts_file, project_dir
+
+pytestmark = pytest.mark.slow
 
 #: Bronze's typed columns per table (the bronze contract).
 BRONZE: dict[str, list[tuple[str, str]]] = {
@@ -240,7 +245,7 @@ def dbt_dir() -> Path:
     return Path(override) if override else project_dir() / "dbt"
 
 
-def run_dbt(command: str, work: Path, *args: str) -> Any:
+def run_dbt(command: str, work: Path, *args: str, select: str = "path:models/silver") -> Any:
     """``dbt <command>`` of silver's models in this process (and so in the active session)."""
     from dbt.cli.main import dbtRunner
 
@@ -259,10 +264,282 @@ def run_dbt(command: str, work: Path, *args: str) -> Any:
             "--log-path",
             str(work / "logs"),
             "--select",
-            "path:models/silver",
+            select,
             "--indirect-selection",
             "cautious",
             "--quiet",
             *args,
         ]
     )
+
+
+# --------------------------------------------------------------------------- the scenario
+
+B1, B2 = "2018-01-01", "2018-01-02"
+TS = "2018-01-01 10:00:00"
+EST = "2018-01-10 00:00:00"
+
+
+def order(oid: str, status: str, delivered: str = "", purchase: str = TS) -> list[str]:
+    return [oid, "c1", status, purchase, "2018-01-01 11:00:00", "", delivered, EST]
+
+
+def item(oid: str, n: str, price: str = "10.00", freight: str = "2.50") -> list[str]:
+    return [oid, n, "p1", "s1", "2018-01-03 00:00:00", price, freight]
+
+
+def review(rid: str, oid: str, score: str, created: str, answered: str) -> list[str]:
+    return [rid, oid, score, "", "  ok  ", created, answered]
+
+
+BATCH1: dict[str, list[list[str]]] = {
+    "brz_orders": [
+        order("o1", "shipped"),
+        order("o2", "lost"),  # unknown_order_status
+        order("o3", "approved"),  # conflicting pair ...
+        order("o3", "invoiced"),  # ... in one batch, no earlier version
+        order("o4", " Delivered ", delivered="2018-01-05 09:00:00"),  # exact duplicate lines
+        order("o4", " Delivered ", delivered="2018-01-05 09:00:00"),
+        order("o5", "approved", purchase="31/12/2018"),  # unparseable_timestamp
+        order(" ", "approved"),  # null_key
+        order("o8", "approved"),  # conflicts in batch 2: keeps this version
+    ],
+    "brz_order_items": [
+        item("o1", "1"),
+        item("o1", "2", price="-1.00"),  # negative_amount
+        item("o1", "3", price="abc"),  # unparseable_number
+        item("ox", "1"),  # orphan for good
+        item("o9", "1"),  # orphan until o9 arrives in batch 2
+    ],
+    "brz_order_payments": [
+        ["o1", "1", "credit_card", "3", "10.00"],
+        ["o1", "2", "voucher", "1", "2.50"],
+        ["o1", "3", "pix", "1", "1.00"],  # unknown_payment_type
+    ],
+    "brz_order_reviews": [
+        review("r1", "o1", "3", "2018-01-02 00:00:00", "2018-01-03 00:00:00"),
+        review("r2", "o1", "5", "2018-01-02 00:00:00", "2018-01-04 00:00:00"),  # latest answer
+        review("r3", "o1", "1", "2018-01-01 00:00:00", "2018-01-05 00:00:00"),
+        review("r4", "o4", "9", "2018-01-06 00:00:00", "2018-01-07 00:00:00"),  # out of range
+        review("ra", "o4", "2", "2018-01-06 00:00:00", "2018-01-07 00:00:00"),
+        review("rb", "o4", "4", "2018-01-06 00:00:00", "2018-01-07 00:00:00"),  # ties: rb wins
+    ],
+    "brz_customers": [["c1", "u1", "01000", " sao paulo ", "sp"]],
+    "brz_sellers": [["s1", "01000", "sao paulo", "SP"]],
+    "brz_products": [
+        ["p1", "beleza_saude", "10", "100", "1", "200", "10", "10", "10"],
+        ["p2", "pc_gamer", "10", "100", "1", "200", "10", "10", "10"],
+        ["p3", "", "", "", "", "", "", "", ""],
+    ],
+    "brz_geolocation": [
+        ["01000", "-23.5", "-46.6", "sao paulo", "SP"],
+        ["01000", "-23.7", "-46.8", "sao paulo", "SP"],
+        ["01000", "-23.6", "-46.7", "osasco", "SP"],
+        ["02000", "abc", "-46.7", "sao paulo", "SP"],  # unparseable_number
+    ],
+    "brz_product_category_name_translation": [["beleza_saude", "health_beauty"]],
+}
+MALFORMED1 = {"brz_orders": [["o7", "c1", "delivered"]]}
+BATCH2: dict[str, list[list[str]]] = {
+    "brz_orders": [
+        order("o1", "delivered", delivered="2018-01-12 08:00:00"),  # update, late
+        order("o9", "approved"),  # releases item (o9, 1)
+        order("o8", "shipped"),
+        order("o8", "canceled"),
+    ],
+    "brz_product_category_name_translation": [["pc_gamer", "gaming_pc"]],
+}
+
+
+def snapshot(spark: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every silver table's rows (as dicts, sorted), without the columns a run stamps."""
+    out = {}
+    for r in spark.sql("show tables in iceberg.silver").collect():
+        frame = spark.table(f"iceberg.silver.{r['tableName']}").drop("_loaded_at", "_invocation_id")
+        out[r["tableName"]] = sorted((x.asDict() for x in frame.collect()), key=repr)
+    return out
+
+
+def by_key(spark: Any, table: str, *key: str) -> dict[Any, dict[str, Any]]:
+    rows = [r.asDict() for r in spark.table(f"iceberg.silver.{table}").collect()]
+    return {tuple(r[k] for k in key) if len(key) > 1 else r[key[0]]: r for r in rows}
+
+
+def quarantined(spark: Any) -> dict[tuple[str, str, str], str]:
+    """(table, batch, record_key) -> reason."""
+    rows = spark.sql("select table_name, _batch_id, record_key, reason from silver.quarantine")
+    return {(r[0], r[1], r[2]): r[3] for r in rows.collect()}
+
+
+@dataclass
+class Scenario:
+    spark: Any
+    work: Path
+    results: list[Any]
+    after1: dict[str, Any]
+    after2: dict[str, Any]
+    before_rerun: dict[str, list[dict[str, Any]]]
+    after_rerun: dict[str, list[dict[str, Any]]]
+
+
+def _state(spark: Any) -> dict[str, Any]:
+    return {
+        "quarantine": quarantined(spark),
+        "orders": by_key(spark, "fct_orders", "order_id"),
+        "items": by_key(spark, "fct_order_items", "order_id", "order_item_id"),
+        "products": by_key(spark, "dim_products", "product_id"),
+        "recon": [r.asDict() for r in spark.table("silver.silver_reconciliation").collect()],
+    }
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    work = tmp_path_factory.mktemp("silver-unit")
+    try:
+        spark = local_session(work / "warehouse")
+    except Exception as exc:  # no JDK 17 or no Iceberg jars: `medallion setup` fetches them
+        pytest.skip(f"no local Spark with Iceberg: {exc}")
+    create_bronze(spark)
+    results = []
+    land(spark, B1, BATCH1, malformed=MALFORMED1)
+    results.append(run_dbt("run", work))
+    after1 = _state(spark)
+    land(spark, B2, BATCH2)
+    results.append(run_dbt("run", work))
+    after2 = _state(spark)
+    before = snapshot(spark)
+    results.append(run_dbt("run", work))
+    after = snapshot(spark)
+    yield Scenario(spark, work, results, after1, after2, before, after)
+    spark.stop()
+
+
+def test_runs_succeed(scenario: Scenario) -> None:
+    for res in scenario.results:
+        assert res.success, res.exception or [
+            (r.node.name, r.message) for r in res.result if str(r.status) != "success"
+        ]
+
+
+def test_every_rule_has_its_reason(scenario: Scenario) -> None:
+    q = scenario.after1["quarantine"]
+    expected = {
+        ("fct_orders", B1, '{"order_id":"o2"}'): "unknown_order_status",
+        ("fct_orders", B1, '{"order_id":"o3"}'): "conflicting_duplicate",
+        ("fct_orders", B1, '{"order_id":"o5"}'): "unparseable_timestamp",
+        ("fct_orders", B1, '{"order_id":" "}'): "null_key",
+        ("fct_orders", B1, '{"order_id":"o7"}'): "malformed_row",
+        ("fct_order_items", B1, '{"order_id":"o1","order_item_id":"2"}'): "negative_amount",
+        ("fct_order_items", B1, '{"order_id":"o1","order_item_id":"3"}'): "unparseable_number",
+        ("fct_order_items", B1, '{"order_id":"ox","order_item_id":"1"}'): "orphan",
+        ("fct_order_items", B1, '{"order_id":"o9","order_item_id":"1"}'): "orphan",
+        ("fct_payments", B1, '{"order_id":"o1","payment_sequential":"3"}'): "unknown_payment_type",
+        ("fct_reviews", B1, '{"review_id":"r4","order_id":"o4"}'): "review_score_out_of_range",
+        ("dim_geolocation", B1, '{"geolocation_zip_code_prefix":"02000"}'): "unparseable_number",
+    }
+    assert q == expected
+    # both rows of the conflicting pair are kept, identical lines are not quarantined at all
+    rows = scenario.spark.sql(
+        'select count(*) from silver.quarantine where record_key = \'{"order_id":"o3"}\''
+    )
+    assert rows.collect()[0][0] == 2
+
+
+def test_orders_carry_payments_reviews_and_delivery(scenario: Scenario) -> None:
+    o1 = scenario.after1["orders"]["o1"]
+    assert (o1["order_status"], o1["payment_total"], o1["payment_count"]) == (
+        "shipped",
+        Decimal("12.50"),
+        2,
+    )
+    assert o1["review_score"] == 5 and o1["review_count"] == 3  # r2: same day, later answer
+    assert o1["is_late"] is None and o1["delivery_days"] is None
+    o4 = scenario.after1["orders"]["o4"]
+    assert o4["order_status"] == "delivered"  # trimmed and lower-cased
+    assert o4["review_score"] == 4  # ra and rb tie on both dates: the greatest review_id
+    assert (o4["payment_total"], o4["payment_count"]) == (Decimal("0.00"), 0)
+    assert o4["is_late"] is False and o4["delivery_days"] == 4
+    assert set(scenario.after1["orders"]) == {"o1", "o4", "o8"}
+
+
+def test_a_later_batch_updates_an_order(scenario: Scenario) -> None:
+    o1 = scenario.after2["orders"]["o1"]
+    assert (o1["order_status"], o1["_batch_id"], o1["is_late"], o1["delivery_days"]) == (
+        "delivered",
+        B2,
+        True,
+        11,
+    )
+    assert o1["payment_total"] == Decimal("12.50") and o1["review_score"] == 5
+
+
+def test_a_conflict_keeps_the_earlier_version(scenario: Scenario) -> None:
+    o8 = scenario.after2["orders"]["o8"]
+    assert (o8["order_status"], o8["_batch_id"]) == ("approved", B1)
+    q = scenario.after2["quarantine"]
+    assert q[("fct_orders", B2, '{"order_id":"o8"}')] == "conflicting_duplicate"
+
+
+def test_an_orphan_is_released_when_its_order_arrives(scenario: Scenario) -> None:
+    key = ("fct_order_items", B1, '{"order_id":"o9","order_item_id":"1"}')
+    assert key in scenario.after1["quarantine"]
+    assert key not in scenario.after2["quarantine"]
+    assert ("o9", 1) not in scenario.after1["items"]
+    released = scenario.after2["items"][("o9", 1)]
+    assert released["_batch_id"] == B1 and released["item_value"] == Decimal("12.50")
+    # the other orphan's order never came
+    assert ("fct_order_items", B1, '{"order_id":"ox","order_item_id":"1"}') in scenario.after2[
+        "quarantine"
+    ]
+
+
+def test_categories_fall_back_and_follow_new_translations(scenario: Scenario) -> None:
+    p = scenario.after1["products"]
+    assert {k: v["category"] for k, v in p.items()} == {
+        "p1": "health_beauty",
+        "p2": "pc_gamer",
+        "p3": "unknown",
+    }
+    assert p["p3"]["product_category_name"] is None and p["p3"]["product_weight_g"] is None
+    assert scenario.after2["products"]["p2"]["category"] == "gaming_pc"
+    assert scenario.after2["products"]["p2"]["product_category_name_english"] == "gaming_pc"
+
+
+def test_geolocation_is_one_row_per_prefix(scenario: Scenario) -> None:
+    geo = by_key(scenario.spark, "dim_geolocation", "geolocation_zip_code_prefix")
+    assert set(geo) == {"01000"}
+    g = geo["01000"]
+    assert round(g["geolocation_lat"], 6) == -23.6 and round(g["geolocation_lng"], 6) == -46.7
+    assert (g["geolocation_city"], g["geolocation_points"]) == ("sao paulo", 3)
+
+
+def test_reconciliation_balances(scenario: Scenario) -> None:
+    for state in (scenario.after1, scenario.after2):
+        for r in state["recon"]:
+            assert r["accepted_rows"] + r["quarantined_rows"] == r["distinct_rows"], r
+    orders = {
+        r["_batch_id"]: r for r in scenario.after2["recon"] if r["table_name"] == "fct_orders"
+    }
+    assert (orders[B1]["bronze_rows"], orders[B1]["distinct_rows"]) == (10, 9)
+    # o1's batch-1 row was replaced by batch 2: superseded, not lost
+    assert (orders[B1]["superseded_rows"], orders[B1]["quarantined_rows"]) == (1, 6)
+    assert (orders[B2]["current_rows"], orders[B2]["quarantined_rows"]) == (2, 2)
+
+
+def test_a_rerun_without_new_batches_changes_nothing(scenario: Scenario) -> None:
+    for table, rows in scenario.before_rerun.items():
+        if table.startswith("int_") or table == "silver_reconciliation":
+            continue  # rebuilt on every run
+        assert scenario.after_rerun[table] == rows, table
+
+
+def test_the_reconciliation_test_fails_when_a_row_goes_missing(scenario: Scenario) -> None:
+    """The checks can fail: drop a quarantined row and the reconciliation no longer adds up."""
+    spark = scenario.spark
+    spark.sql("delete from silver.quarantine where reason = 'unknown_payment_type'")
+    rebuilt = run_dbt("run", scenario.work, select="silver_reconciliation")
+    assert rebuilt.success
+    tested = run_dbt("test", scenario.work, select="silver_reconciliation")
+    assert not tested.success
+    failed = {r.node.name for r in tested.result if str(r.status) == "fail"}
+    assert any(name.startswith("expression_is_true_silver_reconciliation") for name in failed)

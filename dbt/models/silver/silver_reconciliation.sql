@@ -2,48 +2,104 @@
     batches silver has processed, read back by silver_candidates). -#}
 {{ config(materialized='table') }}
 
--- Per silver table and bronze batch: bronze rows, distinct rows, accepted (current or
--- superseded by a later batch) and quarantined. accepted_rows + quarantined_rows = distinct_rows.
-with quarantine as (
-    select * from {{ ref('quarantine') }}
+-- Per silver table and bronze batch. Each distinct bronze row (identical lines count once) is
+-- exactly one of: quarantined (in the quarantine for this table and batch), current (the version
+-- silver holds: same key, batch and row hash; for geolocation, its prefix's version comes from
+-- this batch) or superseded (not quarantined, and silver holds its key from a later batch).
+-- accepted_rows = current_rows + superseded_rows, so accepted_rows + quarantined_rows =
+-- distinct_rows is the check that nothing was lost or counted twice. bronze_ingested_at is what
+-- silver has processed: the next run's window starts after it.
+with bronze_rows as (
+    {{ silver_reconcile_bronze('fct_orders', source('bronze', 'brz_orders'), ['order_id']) }}
+    union all
+    {{ silver_reconcile_bronze('fct_order_items', source('bronze', 'brz_order_items'),
+        ['order_id', 'order_item_id']) }}
+    union all
+    {{ silver_reconcile_bronze('fct_payments', source('bronze', 'brz_order_payments'),
+        ['order_id', 'payment_sequential']) }}
+    union all
+    {{ silver_reconcile_bronze('fct_reviews', source('bronze', 'brz_order_reviews'),
+        ['review_id']) }}
+    union all
+    {{ silver_reconcile_bronze('dim_customers', source('bronze', 'brz_customers'),
+        ['customer_id']) }}
+    union all
+    {{ silver_reconcile_bronze('dim_sellers', source('bronze', 'brz_sellers'), ['seller_id']) }}
+    union all
+    {{ silver_reconcile_bronze('dim_products', source('bronze', 'brz_products'),
+        ['product_id']) }}
+    union all
+    {{ silver_reconcile_bronze('dim_product_categories',
+        source('bronze', 'brz_product_category_name_translation'), ['product_category_name']) }}
+    union all
+    {{ silver_reconcile_bronze('dim_geolocation', source('bronze', 'brz_geolocation'),
+        ['geolocation_zip_code_prefix']) }}
 ),
 
-reconciled as (
-    {{ silver_reconcile('fct_orders', source('bronze', 'brz_orders'),
-        ref('fct_orders'), 'quarantine', ['order_id']) }}
+held as (
+    {{ silver_reconcile_held('fct_orders', ref('fct_orders'), ['order_id']) }}
     union all
-    {{ silver_reconcile('fct_order_items', source('bronze', 'brz_order_items'),
-        ref('fct_order_items'), 'quarantine', ['order_id', 'order_item_id']) }}
+    {{ silver_reconcile_held('fct_order_items', ref('fct_order_items'),
+        ['order_id', 'order_item_id']) }}
     union all
-    {{ silver_reconcile('fct_payments', source('bronze', 'brz_order_payments'),
-        ref('fct_payments'), 'quarantine', ['order_id', 'payment_sequential']) }}
+    {{ silver_reconcile_held('fct_payments', ref('fct_payments'),
+        ['order_id', 'payment_sequential']) }}
     union all
-    {{ silver_reconcile('fct_reviews', source('bronze', 'brz_order_reviews'),
-        ref('fct_reviews'), 'quarantine', ['review_id']) }}
+    {{ silver_reconcile_held('fct_reviews', ref('fct_reviews'), ['review_id']) }}
     union all
-    {{ silver_reconcile('dim_customers', source('bronze', 'brz_customers'),
-        ref('dim_customers'), 'quarantine', ['customer_id']) }}
+    {{ silver_reconcile_held('dim_customers', ref('dim_customers'), ['customer_id']) }}
     union all
-    {{ silver_reconcile('dim_sellers', source('bronze', 'brz_sellers'),
-        ref('dim_sellers'), 'quarantine', ['seller_id']) }}
+    {{ silver_reconcile_held('dim_sellers', ref('dim_sellers'), ['seller_id']) }}
     union all
-    {{ silver_reconcile('dim_products', source('bronze', 'brz_products'),
-        ref('dim_products'), 'quarantine', ['product_id']) }}
+    {{ silver_reconcile_held('dim_products', ref('dim_products'), ['product_id']) }}
     union all
-    {{ silver_reconcile('dim_product_categories',
-        source('bronze', 'brz_product_category_name_translation'),
-        ref('dim_product_categories'), 'quarantine', ['product_category_name']) }}
+    {{ silver_reconcile_held('dim_product_categories', ref('dim_product_categories'),
+        ['product_category_name']) }}
     union all
-    {{ silver_reconcile('dim_geolocation', source('bronze', 'brz_geolocation'),
-        ref('dim_geolocation'), 'quarantine', ['geolocation_zip_code_prefix'],
-        match_hash=false) }}
+    {{ silver_reconcile_held('dim_geolocation', ref('dim_geolocation'),
+        ['geolocation_zip_code_prefix'], match_hash=false) }}
+),
+
+quarantined as (
+    select distinct table_name, _batch_id, _row_hash
+    from {{ ref('quarantine') }}
+),
+
+classified as (
+    select
+        b.table_name,
+        b.source_table,
+        b._batch_id,
+        b.lines,
+        b.ingested_at,
+        q._row_hash is not null as is_quarantined,
+        h._batch_id = b._batch_id
+            and (h._row_hash = b._row_hash or (not h.match_hash and q._row_hash is null))
+            as is_current,
+        h._batch_id > b._batch_id and q._row_hash is null as is_superseded
+    from bronze_rows as b
+    left join held as h
+        on b.table_name = h.table_name and b.record_key = h.record_key
+    left join quarantined as q
+        on b.table_name = q.table_name and b._batch_id = q._batch_id
+        and b._row_hash = q._row_hash
 ),
 
 final as (
     select
-        *,
+        table_name,
+        source_table,
+        _batch_id,
+        sum(lines) as bronze_rows,
+        count(*) as distinct_rows,
+        count_if(is_current) + count_if(is_superseded) as accepted_rows,
+        count_if(is_current) as current_rows,
+        count_if(is_superseded) as superseded_rows,
+        count_if(is_quarantined) as quarantined_rows,
+        max(ingested_at) as bronze_ingested_at,
         {{ silver_run_columns() }}
-    from reconciled
+    from classified
+    group by table_name, source_table, _batch_id
 )
 
 select * from final
