@@ -60,10 +60,12 @@ where pending._batch_id is not null
 
 
 {#- The orders a child row may belong to: those already in silver plus those this run accepts
-    (fct_orders is merged after its children, because it sums their payments and reviews). -#}
+    (fct_orders is merged after its children, because it sums their payments and reviews).
+    Distinct: a run over several batches accepts an order once per batch that updates it, and
+    children joined to the duplicates would be counted twice. -#}
 {% macro silver_known_orders() %}
 {%- set existing = silver_existing_relation('fct_orders') -%}
-select order_id from {{ ref('int_orders_checked') }} where _reject_reason is null
+select distinct order_id from {{ ref('int_orders_checked') }} where _reject_reason is null
 {%- if existing is not none %}
 union
 select order_id from {{ existing }}
