@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -383,6 +384,7 @@ def demo(
 def main() -> None:
     """Entry point of the ``medallion`` console script."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    logging.getLogger("trino").setLevel(logging.WARNING)  # its keyring notice is not for users
     try:
         app()
     except KeyboardInterrupt:
