@@ -275,7 +275,7 @@ def run_dbt(command: str, work: Path, *args: str, select: str = "path:models/sil
 
 # --------------------------------------------------------------------------- the scenario
 
-B1, B2 = "2018-01-01", "2018-01-02"
+B0, B1, B2 = "2017-12-31", "2018-01-01", "2018-01-02"
 TS = "2018-01-01 10:00:00"
 EST = "2018-01-10 00:00:00"
 
@@ -340,6 +340,8 @@ BATCH1: dict[str, list[list[str]]] = {
     "brz_product_category_name_translation": [["beleza_saude", "health_beauty"]],
 }
 MALFORMED1 = {"brz_orders": [["o7", "c1", "delivered"]]}
+#: Landed together with batch 1, so the first run sees o1 in two batches.
+BATCH0: dict[str, list[list[str]]] = {"brz_orders": [order("o1", "created")]}
 BATCH2: dict[str, list[list[str]]] = {
     "brz_orders": [
         order("o1", "delivered", delivered="2018-01-12 08:00:00"),  # update, late
@@ -387,6 +389,10 @@ def _state(spark: Any) -> dict[str, Any]:
         "quarantine": quarantined(spark),
         "orders": by_key(spark, "fct_orders", "order_id"),
         "items": by_key(spark, "fct_order_items", "order_id", "order_item_id"),
+        "row_counts": {
+            t: spark.table(f"iceberg.silver.{t}").count()
+            for t in ("fct_orders", "fct_order_items", "fct_payments", "fct_reviews", "quarantine")
+        },
         "products": by_key(spark, "dim_products", "product_id"),
         "recon": [r.asDict() for r in spark.table("silver.silver_reconciliation").collect()],
     }
@@ -401,6 +407,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         pytest.skip(f"no local Spark with Iceberg: {exc}")
     create_bronze(spark)
     results = []
+    land(spark, B0, BATCH0)
     land(spark, B1, BATCH1, malformed=MALFORMED1)
     results.append(run_dbt("run", work))
     after1 = _state(spark)
@@ -460,6 +467,18 @@ def test_orders_carry_payments_reviews_and_delivery(scenario: Scenario) -> None:
     assert (o4["payment_total"], o4["payment_count"]) == (Decimal("0.00"), 0)
     assert o4["is_late"] is False and o4["delivery_days"] == 4
     assert set(scenario.after1["orders"]) == {"o1", "o4", "o8"}
+
+
+def test_an_order_seen_in_two_batches_does_not_double_its_children(scenario: Scenario) -> None:
+    """The first run takes batches 0 and 1 together: o1 is accepted in both, once in silver."""
+    assert scenario.after1["row_counts"] == {
+        "fct_orders": 3,
+        "fct_order_items": 1,
+        "fct_payments": 2,
+        "fct_reviews": 5,
+        "quarantine": 13,  # 12 keys, o3's two conflicting rows
+    }
+    assert scenario.after1["orders"]["o1"]["_batch_id"] == B1
 
 
 def test_a_later_batch_updates_an_order(scenario: Scenario) -> None:
