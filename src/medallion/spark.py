@@ -33,10 +33,38 @@ def spark_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**os.environ, **env, "JAVA_HOME": str(java17().home), "PYSPARK_PYTHON": "python3"}
 
 
+def stop_jvm() -> None:
+    """Stop any Spark session of this process and the JVM behind it.
+
+    PySpark keeps one JVM per Python process and launches it with the first session's settings
+    as Java system properties; a later session in that JVM inherits every key it does not set
+    itself (another stack's metastore, S3FileIO for a local warehouse). A new JVM starts clean.
+    """
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if proc is not None:  # the JVM exits when its stdin closes
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
 def session(env: Mapping[str, str], cores: int = 2, app_name: str = "medallion") -> Any:
     """A local SparkSession on the stack's metastore and S3 server (Iceberg catalog ``iceberg``)."""
     os.environ.update(spark_env(env))
     from pyspark.sql import SparkSession
+
+    stop_jvm()
 
     builder = SparkSession.builder.appName(app_name)
     for key, value in local_conf(env, cores).items():

@@ -214,9 +214,9 @@ def local_session(warehouse: Path) -> Any:
     os.environ["JAVA_HOME"] = str(java17().home)
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:  # one JVM per process: a session of another test module must go
-        active.stop()
+    from medallion.spark import stop_jvm
+
+    stop_jvm()  # a JVM left by an integration module carries its stack's settings
     jars = ",".join(str(p) for p in layout().spark_jars)
     return (
         SparkSession.builder.master("local[1]")
