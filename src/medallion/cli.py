@@ -277,11 +277,19 @@ def run(
     dbt_vars: Annotated[
         str | None, typer.Option("--vars", help="dbt vars as YAML, e.g. '{batch: 2018-01-02}'")
     ] = None,
+    skip_freshness: Annotated[
+        bool,
+        typer.Option(
+            "--skip-freshness", help="run bronze even when a landing source is past error_after"
+        ),
+    ] = False,
 ) -> None:
     """Run a layer (or all, in order) on the embedded stack, with progress and a summary."""
     from medallion.pipeline import run_pipeline
 
-    results = run_pipeline(layer.value, cores=cores, dbt_vars=dbt_vars)
+    results = run_pipeline(
+        layer.value, cores=cores, dbt_vars=dbt_vars, freshness=not skip_freshness
+    )
     if not results[-1].success:
         raise typer.Exit(1)
 
@@ -381,10 +389,19 @@ def demo(
     console.print(f"make run done in {time.monotonic() - began:.1f}s")
 
 
+def quiet_trino_client() -> None:
+    """The trino client sets its modules' loggers to INFO on import; its keyring notice is noise."""
+    import trino.auth  # noqa: F401  (so its loggers exist before they are quieted)
+
+    for name in list(logging.root.manager.loggerDict):
+        if name == "trino" or name.startswith("trino."):
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main() -> None:
     """Entry point of the ``medallion`` console script."""
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    logging.getLogger("trino").setLevel(logging.WARNING)  # its keyring notice is not for users
+    quiet_trino_client()
     try:
         app()
     except KeyboardInterrupt:

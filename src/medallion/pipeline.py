@@ -14,7 +14,9 @@ from medallion.stack import StackConfig
 ORDER = ("bronze", "silver", "gold")
 
 
-def run_one(env: Mapping[str, str], layer: str, cores: int, dbt_vars: str | None) -> LayerResult:
+def run_one(
+    env: Mapping[str, str], layer: str, cores: int, dbt_vars: str | None, freshness: bool = True
+) -> LayerResult:
     extra = ["--vars", dbt_vars] if dbt_vars else []
     if layer == "silver":
         from medallion.run.silver import run_silver  # type: ignore[import-not-found,unused-ignore]
@@ -22,7 +24,13 @@ def run_one(env: Mapping[str, str], layer: str, cores: int, dbt_vars: str | None
         result: LayerResult = run_silver(env, cores=cores, extra_dbt_args=extra).layer_result()
         return result
     with console.status(f"{layer}: starting dbt") as status:
-        return run_layer(env, layer, extra, on_event=lambda e: status.update(f"{layer}: {e}"))
+        return run_layer(
+            env,
+            layer,
+            extra,
+            on_event=lambda e: status.update(f"{layer}: {e}"),
+            freshness=freshness,
+        )
 
 
 def summarise(result: LayerResult) -> None:
@@ -39,13 +47,18 @@ def summarise(result: LayerResult) -> None:
 
 
 def run_and_record(
-    env: Mapping[str, str], layer: str, pipeline_id: str, cores: int, dbt_vars: str | None
+    env: Mapping[str, str],
+    layer: str,
+    pipeline_id: str,
+    cores: int,
+    dbt_vars: str | None,
+    freshness: bool = True,
 ) -> LayerResult:
     """Run one layer and write its row to the ledger, whatever the outcome."""
     started = dt.datetime.now(dt.UTC)
     began = time.monotonic()
     try:
-        result = run_one(env, layer, cores, dbt_vars)
+        result = run_one(env, layer, cores, dbt_vars, freshness)
     except Exception as exc:  # a crash of the runner itself is a failed run too
         result = LayerResult(
             layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
@@ -73,10 +86,12 @@ def run_pipeline(
     cores: int = 2,
     dbt_vars: str | None = None,
     env: Mapping[str, str] | None = None,
+    freshness: bool = True,
 ) -> list[LayerResult]:
     """Run ``layer`` (or ``all``: bronze, silver, gold, each after the previous succeeded).
 
     Prints a summary per layer and returns the results; the last one failed if any did.
+    ``freshness`` false skips bronze's check of the landing files' age.
     """
     env = env if env is not None else StackConfig.load().env()
     layers = ORDER if layer == "all" else (layer,)
@@ -84,7 +99,7 @@ def run_pipeline(
     began = time.monotonic()
     results = []
     for name in layers:
-        result = run_and_record(env, name, pipeline_id, cores, dbt_vars)
+        result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness)
         results.append(result)
         summarise(result)
         if not result.success:

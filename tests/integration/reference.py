@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from medallion.generate import HEADERS, KEYS, ORDER_STATUSES, PAYMENT_TYPES
+from medallion.paths import project_dir
 
 Row = dict[str, str]
 TS = "%Y-%m-%d %H:%M:%S"
@@ -139,6 +140,16 @@ def month(value: dt.datetime) -> dt.date:
     return value.date().replace(day=1)
 
 
+def seed_translation() -> dict[str, str]:
+    """The project's seed of category translations (the fallback of a landed one)."""
+    path = project_dir() / "dbt" / "seeds" / "seed_category_translation.csv"
+    with path.open(newline="") as f:
+        return {
+            r["product_category_name"]: r["product_category_name_english"]
+            for r in csv.DictReader(f)
+        }
+
+
 def gold(tables: dict[str, dict[tuple[str, ...], Row]]) -> dict[str, list[tuple[Any, ...]]]:
     """The five marts as sorted lists of tuples, columns in the models' order."""
     orders = {k[0]: r for k, r in tables["olist_orders_dataset"].items()}
@@ -149,10 +160,11 @@ def gold(tables: dict[str, dict[tuple[str, ...], Row]]) -> dict[str, list[tuple[
         k[0]: r["product_category_name_english"]
         for k, r in tables["product_category_name_translation"].items()
     }
+    seeded = seed_translation()
     category = {}
     for (pid,), r in tables["olist_products_dataset"].items():
         name = r["product_category_name"].strip()
-        category[pid] = translation.get(name) or name or "unknown"
+        category[pid] = translation.get(name) or seeded.get(name) or name or "unknown"
     state = {k[0]: r["customer_state"] for k, r in tables["olist_customers_dataset"].items()}
 
     latest_review: dict[str, tuple[Any, ...]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,46 @@ def test_replace_replaces_exactly_that_batch(
     # put the original back so later modules see the generated data
     load_dir(stack.env, olist, second, replace=True)
     assert_ok(run_layer(stack.env, "bronze"))
+
+
+def test_the_seed_is_loaded_and_tested(stack: StackHandle, bronze_loaded: list[str]) -> None:
+    assert stack.scalar("select count(*) from iceberg.bronze.seed_category_translation") == 71
+    english = stack.scalar(
+        "select product_category_name_english from iceberg.bronze.seed_category_translation "
+        "where product_category_name = 'beleza_saude'"
+    )
+    assert english == "health_beauty"
+
+
+def test_a_stale_source_stops_bronze_before_the_build(
+    stack: StackHandle, bronze_loaded: list[str]
+) -> None:
+    """The S3 server reports a file's modification time: age every sellers file past 7 days."""
+    fresh = run_layer(stack.env, "bronze")
+    assert_ok(fresh)
+    checked = {n.name: n.status for n in fresh.nodes if n.kind == "source"}
+    # the translation file is reference data without a freshness rule
+    assert checked == {
+        f"landing.{t}": "pass" for t in TABLES if t != "product_category_name_translation"
+    }
+
+    folder = stack.stack.cfg.data / "objects" / "warehouse" / "landing" / "olist" / "sellers"
+    files = sorted(p for p in folder.rglob("*.csv") if p.is_file())
+    assert files, f"no sellers files under {folder}"
+    before = {p: p.stat().st_mtime for p in files}
+    old = time.time() - 10 * 86400
+    for p in files:
+        os.utime(p, (old, old))
+    try:
+        before_rows = bronze_rows(stack)
+        stale = run_layer(stack.env, "bronze")
+        assert not stale.success
+        assert stale.error is not None and "source landing.sellers is stale" in stale.error
+        assert "error after 7 days" in stale.error
+        assert not [n for n in stale.nodes if n.kind != "source"], "the build must not run"
+        # a user who knows the feed is late can still build what there is
+        assert_ok(run_layer(stack.env, "bronze", freshness=False))
+        assert bronze_rows(stack) == before_rows
+    finally:
+        for p, mtime in before.items():
+            os.utime(p, (mtime, mtime))

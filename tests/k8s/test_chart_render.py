@@ -70,12 +70,26 @@ def test_dbt_layers_run_the_dbt_build(docs: Docs, layer: str) -> None:
     assert container["command"] == [
         "dbt", "build", "--project-dir", "/opt/medallion/dbt",
         "--profiles-dir", "/opt/medallion/profiles", "--target", "trino",
-        "--select", f"path:models/{layer}",
+        "--selector", layer,
     ]  # fmt: skip
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert mounts["/opt/medallion/profiles"] == "profiles"
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["DBT_PROFILES_DIR"] == "/opt/medallion/profiles"
+
+
+def test_bronze_checks_the_landing_freshness_first(docs: Docs) -> None:
+    cj = by_kind(docs, "CronJob")["medallion-bronze"]
+    (init,) = dig(cj, "spec", "jobTemplate", "spec", "template", "spec", "initContainers")
+    assert init["name"] == "bronze-freshness"
+    assert init["command"] == [
+        "dbt", "source", "freshness", "--project-dir", "/opt/medallion/dbt",
+        "--profiles-dir", "/opt/medallion/profiles", "--target", "trino",
+        "--select", "source:landing",
+    ]  # fmt: skip
+    pipeline = by_kind(docs, "CronJob")["medallion-pipeline"]
+    steps = dig(pipeline, "spec", "jobTemplate", "spec", "template", "spec", "initContainers")
+    assert [c["name"] for c in steps][:2] == ["bronze-freshness", "bronze"]
 
 
 def test_silver_cronjob_runs_the_submitter(docs: Docs) -> None:
@@ -94,7 +108,7 @@ def test_pipeline_runs_bronze_silver_gold_in_order(docs: Docs) -> None:
     cj = by_kind(docs, "CronJob")["medallion-pipeline"]
     pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
     order = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
-    assert order == ["bronze", "silver", "gold"]
+    assert order == ["bronze-freshness", "bronze", "silver", "gold"]
 
 
 def test_silver_executors_follow_silver_replicas(helm: Helm) -> None:

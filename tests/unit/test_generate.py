@@ -684,3 +684,15 @@ def test_scale_one_smoke(tmp_path: Path) -> None:
         assert summary.rows[stem] == pytest.approx(target, rel=0.35 if stem == ORDERS else 0.06)
     assert summary.rows[TRANSLATION] == 71
     assert summary.defects > 0.015 * sum(summary.rows.values())
+
+
+def test_the_dbt_seed_holds_the_generators_translations() -> None:
+    """Silver falls back to the seed; it must hold exactly the translations the files carry."""
+    from medallion.paths import project_dir
+
+    path = project_dir() / "dbt" / "seeds" / "seed_category_translation.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["product_category_name", "product_category_name_english"]
+    assert sorted(map(tuple, rows[1:])) == sorted((pt, en) for pt, en, _ in CATEGORIES if en)
+    assert len(rows) - 1 == 71

@@ -10,6 +10,7 @@ columns, ``_raw_record`` (JSON of the landed strings), ``_parse_errors``, ``_mal
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -182,6 +183,11 @@ def create_bronze(spark: Any) -> None:
             f"create table if not exists iceberg.bronze.{table} ({bronze_schema(table)}) "
             "using iceberg partitioned by (_batch_id)"
         )
+    # the seed, as the bronze run (dbt-trino) loads it
+    with (dbt_dir() / "seeds" / "seed_category_translation.csv").open(newline="") as f:
+        seeded = list(csv.reader(f))
+    frame = spark.createDataFrame(seeded[1:], schema=", ".join(f"{c} string" for c in seeded[0]))
+    frame.writeTo("iceberg.bronze.seed_category_translation").using("iceberg").createOrReplace()
 
 
 def land(
@@ -330,6 +336,7 @@ BATCH1: dict[str, list[list[str]]] = {
         ["p1", "beleza_saude", "10", "100", "1", "200", "10", "10", "10"],
         ["p2", "pc_gamer", "10", "100", "1", "200", "10", "10", "10"],
         ["p3", "", "", "", "", "", "", "", ""],
+        ["p4", "alimentos", "10", "100", "1", "200", "10", "10", "10"],  # only the seed knows it
     ],
     "brz_geolocation": [
         ["01000", "-23.5", "-46.6", "sao paulo", "SP"],
@@ -337,7 +344,8 @@ BATCH1: dict[str, list[list[str]]] = {
         ["01000", "-23.6", "-46.7", "osasco", "SP"],
         ["02000", "abc", "-46.7", "sao paulo", "SP"],  # unparseable_number
     ],
-    "brz_product_category_name_translation": [["beleza_saude", "health_beauty"]],
+    # differs from the seed (health_beauty): the landed translation wins
+    "brz_product_category_name_translation": [["beleza_saude", "beauty_and_health"]],
 }
 MALFORMED1 = {"brz_orders": [["o7", "c1", "delivered"]]}
 #: Landed together with batch 1, so the first run sees o1 in two batches.
@@ -515,10 +523,13 @@ def test_an_orphan_is_released_when_its_order_arrives(scenario: Scenario) -> Non
 def test_categories_fall_back_and_follow_new_translations(scenario: Scenario) -> None:
     p = scenario.after1["products"]
     assert {k: v["category"] for k, v in p.items()} == {
-        "p1": "health_beauty",
+        "p1": "beauty_and_health",
         "p2": "pc_gamer",
         "p3": "unknown",
+        "p4": "food",
     }
+    assert p["p4"]["product_category_name_english"] == "food"
+    assert p["p2"]["product_category_name_english"] is None
     assert p["p3"]["product_category_name"] is None and p["p3"]["product_weight_g"] is None
     assert scenario.after2["products"]["p2"]["category"] == "gaming_pc"
     assert scenario.after2["products"]["p2"]["product_category_name_english"] == "gaming_pc"

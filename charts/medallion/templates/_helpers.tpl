@@ -63,22 +63,36 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
   value: /tmp
 {{- end -}}
 
-{{/* A dbt container running one layer: (dict "ctx" . "layer" "bronze"). */}}
+{{/*
+A dbt container running one layer's selector (dbt/selectors.yml): (dict "ctx" . "layer" "bronze").
+With "freshness" true it runs `dbt source freshness` of the landing files instead, named
+<layer>-freshness: a source past its error_after fails it, and so stops the build after it.
+*/}}
 {{- define "medallion.dbtContainer" -}}
-- name: {{ .layer }}
+- name: {{ .layer }}{{ if .freshness }}-freshness{{ end }}
   image: {{ include "common.image" (dict "ctx" .ctx "image" .ctx.Values.images.dbt) }}
   imagePullPolicy: {{ include "common.imagePullPolicy" (dict "image" .ctx.Values.images.dbt) }}
   command:
     - dbt
+    {{- if .freshness }}
+    - source
+    - freshness
+    {{- else }}
     - build
+    {{- end }}
     - --project-dir
     - {{ include "medallion.dbtProjectDir" .ctx }}
     - --profiles-dir
     - {{ include "medallion.profilesDir" .ctx }}
     - --target
     - trino
+    {{- if .freshness }}
     - --select
-    - path:models/{{ .layer }}
+    - source:landing
+    {{- else }}
+    - --selector
+    - {{ .layer }}
+    {{- end }}
   env:
     {{- include "medallion.dbtEnv" .ctx | nindent 4 }}
   resources:

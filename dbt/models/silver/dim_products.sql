@@ -1,13 +1,19 @@
 {{ config(unique_key='product_id') }}
 
--- Products with their English category: the translation, else the Portuguese name, else
--- 'unknown'. A translation that changes in a run re-merges the products of that category.
+-- Products with their English category: the landed translation, else the project's seed of
+-- Olist's translations, else the Portuguese name, else 'unknown'. A landed translation that
+-- changes in a run re-merges the products of that category (a changed seed needs a full refresh).
 with checked as (
     select * from {{ ref('int_products_checked') }}
 ),
 
 categories as (
     select * from {{ ref('dim_product_categories') }}
+),
+
+seeded as (
+    select product_category_name, product_category_name_english
+    from {{ ref('seed_category_translation') }}
 ),
 
 latest as (
@@ -69,9 +75,14 @@ final as (
     select
         products.product_id,
         products.product_category_name,
-        categories.product_category_name_english,
         coalesce(
-            categories.product_category_name_english, products.product_category_name, 'unknown'
+            categories.product_category_name_english, seeded.product_category_name_english
+        ) as product_category_name_english,
+        coalesce(
+            categories.product_category_name_english,
+            seeded.product_category_name_english,
+            products.product_category_name,
+            'unknown'
         ) as category,
         products.product_name_lenght,
         products.product_description_lenght,
@@ -87,6 +98,7 @@ final as (
         {{ silver_run_columns() }}
     from products
     left join categories on products.product_category_name = categories.product_category_name
+    left join seeded on products.product_category_name = seeded.product_category_name
 )
 
 select * from final

@@ -53,20 +53,29 @@ def profiles_dir() -> Path:
     return charts_file("medallion", "files", "dbt")
 
 
-def dbt_args(layer: str, target: str, extra: Sequence[str] = ()) -> list[str]:
-    """The same dbt command the Kubernetes jobs run for a layer."""
+def _common(target: str) -> list[str]:
     return [
-        "build",
         "--project-dir",
         str(dbt_dir()),
         "--profiles-dir",
         str(profiles_dir()),
         "--target",
         target,
-        "--select",
-        f"path:models/{layer}",
-        *extra,
     ]
+
+
+def dbt_args(layer: str, target: str, extra: Sequence[str] = ()) -> list[str]:
+    """The same dbt command the Kubernetes jobs run for a layer (its selector in selectors.yml)."""
+    return ["build", *_common(target), "--selector", layer, *extra]
+
+
+#: What `dbt source freshness` checks before bronze: the landed files (their modification time).
+FRESHNESS_SELECT = "source:landing"
+
+
+def freshness_args() -> list[str]:
+    """The freshness check the bronze CronJob runs in its init container."""
+    return ["source", "freshness", *_common("trino"), "--select", FRESHNESS_SELECT]
 
 
 def _rows(adapter_response: Mapping[str, Any]) -> int | None:
@@ -99,16 +108,67 @@ def collect(layer: str, success: bool, seconds: float, result: Any, exc: Any) ->
     return out
 
 
+def _freshness_node(r: Any) -> NodeResult:
+    node = r.node
+    name = f"{node.source_name}.{node.name}"
+    newest = getattr(r, "max_loaded_at", None)
+    age = getattr(r, "age", None)
+    if newest is not None and age is not None:
+        message = f"newest file {newest:%Y-%m-%d %H:%M} UTC, {age / 86400:.1f} days old"
+        limit = getattr(getattr(node, "freshness", None), "error_after", None)
+        if limit is not None and limit.count is not None:
+            message += f" (error after {limit.count} {limit.period}s)"
+    else:
+        message = str(getattr(r, "message", None) or "no freshness result")
+    return NodeResult(name, "source", str(r.status), float(r.execution_time or 0.0), None, message)
+
+
+def check_freshness(env: Mapping[str, str]) -> LayerResult:
+    """``dbt source freshness`` of the landing files; an error-state source fails the result."""
+    from dbt.cli.main import dbtRunner
+
+    os.environ.update(env)
+    os.environ["DBT_TARGET"] = "trino"
+    began = time.monotonic()
+    res = dbtRunner().invoke([*freshness_args(), "--log-format", "text", "--quiet"])
+    nodes = [_freshness_node(r) for r in getattr(res.result, "results", None) or []]
+    out = LayerResult("bronze", bool(res.success), time.monotonic() - began, nodes)
+    stale = [n for n in nodes if n.status in ("error", "runtime error")]
+    if stale:
+        out.success = False
+        out.error = "; ".join(f"source {n.name} is stale: {n.message}" for n in stale) + (
+            "; load a new batch, or run with --skip-freshness"
+        )
+    elif not res.success:
+        out.error = f"dbt source freshness failed: {res.exception}"
+    return out
+
+
 def run_layer(
     env: Mapping[str, str],
     layer: str,
     extra_args: Sequence[str] = (),
     on_event: Callable[[str], None] | None = None,
+    freshness: bool = True,
 ) -> LayerResult:
-    """``dbt build`` of one layer on Trino (bronze or gold)."""
+    """``dbt build`` of one layer on Trino (bronze or gold).
+
+    Bronze first checks the landing files' freshness (unless ``freshness`` is false), as its
+    CronJob does: a source past its ``error_after`` stops the run before the build.
+    """
     if layer not in ("bronze", "gold"):
         raise ValueError(f"run_layer runs the dbt-trino layers (bronze, gold), not {layer!r}")
     from dbt.cli.main import dbtRunner
+
+    checked: list[NodeResult] = []
+    checked_seconds = 0.0
+    if layer == "bronze" and freshness:
+        if on_event is not None:
+            on_event("source freshness")
+        fresh = check_freshness(env)
+        if not fresh.success:
+            return fresh
+        checked, checked_seconds = fresh.nodes, fresh.seconds
 
     os.environ.update(env)
     os.environ["DBT_TARGET"] = "trino"
@@ -126,4 +186,7 @@ def run_layer(
     res = dbtRunner(callbacks=[callback]).invoke(
         [*dbt_args(layer, "trino", extra_args), "--log-format", "text", "--quiet"]
     )
-    return collect(layer, bool(res.success), time.monotonic() - began, res.result, res.exception)
+    out = collect(layer, bool(res.success), time.monotonic() - began, res.result, res.exception)
+    out.nodes[:0] = checked
+    out.seconds += checked_seconds
+    return out
