@@ -2,7 +2,9 @@
 
 Runs on its own stack (a temporary MEDALLION_HOME on free ports) and prints one table with the
 machine, the data size, wall-clock seconds and peak memory (RSS summed over the stack's processes,
-sampled every half second). Scale and days come from BENCH_SCALE / BENCH_DAYS (default 0.1 / 3).
+sampled every half second). BENCH_SCALE / BENCH_DAYS (default 0.1 / 3) set the data of the full
+run; BENCH_INCREMENT_DAYS (default 1) more days are then loaded and run again, incrementally, and
+that run is reported as a share of the full one.
 """
 
 from __future__ import annotations
@@ -74,9 +76,26 @@ class PeakMemory:
         self._thread.join()
 
 
+def run_layers(env: dict[str, str], label: str, rows: list[tuple[str, str, str]]) -> float:
+    """bronze, silver, gold one after the other; a row each and one for the total."""
+    total = 0.0
+    for layer in ("bronze", "silver", "gold"):
+        result = run_pipeline(layer, cores=2, env=env)[-1]
+        total += result.seconds
+        status = "ok" if result.success else f"FAILED: {result.error}"
+        rows.append(
+            (f"{label} {layer}", f"{result.seconds:.1f}s", f"{result.rows_written:,} rows {status}")
+        )
+        if not result.success:
+            raise SystemExit(f"{label} {layer} failed: {result.error}")
+    rows.append((f"{label} total", f"{total:.1f}s", ""))
+    return total
+
+
 def main() -> None:
     scale = float(os.environ.get("BENCH_SCALE", "0.1"))
     days = int(os.environ.get("BENCH_DAYS", "3"))
+    increment = int(os.environ.get("BENCH_INCREMENT_DAYS", "1"))
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as tmp:
         home = Path(tmp) / "home"
@@ -86,14 +105,17 @@ def main() -> None:
         cfg.save()
         data = Path(tmp) / "data"
         began = time.monotonic()
-        summary = generate(data, scale=scale, days=days, seed=1, defects=0.01)
+        summary = generate(data, scale=scale, days=days + increment, seed=1, defects=0.01)
         rows.append(
             (
                 "generate",
                 f"{time.monotonic() - began:.1f}s",
-                f"{sum(summary.rows.values()):,} rows, {summary.bytes / 2**20:.0f} MiB",
+                f"{sum(summary.rows.values()):,} rows, {summary.bytes / 2**20:.0f} MiB, "
+                f"{days} + {increment} days",
             )
         )
+        batches = sorted(p.name.removeprefix("batch=") for p in data.glob("batch=*"))
+        base, extra = batches[:days], batches[days:]
         stack = Stack(cfg)
         began = time.monotonic()
         stack.up()
@@ -103,14 +125,23 @@ def main() -> None:
             pids = [s.pid for s in stack.status() if s.pid]
             with PeakMemory(pids) as peak:
                 began = time.monotonic()
-                load_dir(env, data)
-                rows.append(("load", f"{time.monotonic() - began:.1f}s", ""))
-                for layer in ("bronze", "silver", "gold"):
-                    result = run_pipeline(layer, cores=2, env=env)[-1]
-                    status = "ok" if result.success else f"FAILED: {result.error}"
+                loaded = sum(b.rows for batch in base for b in load_dir(env, data, batch))
+                rows.append(
+                    ("load", f"{time.monotonic() - began:.1f}s", f"{loaded:,} rows, {days} days")
+                )
+                full = run_layers(env, "full", rows)
+                if extra:
+                    began = time.monotonic()
+                    added = sum(b.rows for batch in extra for b in load_dir(env, data, batch))
                     rows.append(
-                        (layer, f"{result.seconds:.1f}s", f"{result.rows_written:,} rows {status}")
+                        (
+                            "load more",
+                            f"{time.monotonic() - began:.1f}s",
+                            f"{added:,} rows, {len(extra)} days",
+                        )
                     )
+                    more = run_layers(env, f"+{len(extra)}d", rows)
+                    rows.append(("increment", f"{more / full:.0%}", "of the full run's time"))
             rows.append(
                 ("peak RSS", f"{peak.peak / 2**30:.2f} GiB", "stack + driver, during the layers")
             )
@@ -119,10 +150,10 @@ def main() -> None:
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
         f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB; "
-        f"scale {scale}, {days} days"
+        f"scale {scale}, {days} + {increment} days"
     )
     for name, seconds, note in rows:
-        print(f"  {name:<10} {seconds:>10}  {note}")
+        print(f"  {name:<14} {seconds:>10}  {note}")
 
 
 if __name__ == "__main__":

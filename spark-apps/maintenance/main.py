@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 import time
@@ -62,14 +61,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
 
 
 def build_session(conf_path: Path, env: Mapping[str, str]) -> Any:
-    from pyspark.sql import SparkSession
-
     from medallion import sparkconf
 
-    builder = SparkSession.builder.appName("medallion-maintenance")
-    for key, value in sparkconf.load(conf_path, env).items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    return sparkconf.build_session(conf_path, env, "medallion-maintenance", hive=False)
 
 
 def list_tables(spark: Any, namespace: str) -> list[str]:
@@ -121,13 +115,9 @@ def maintain(spark: Any, table: str, now: dt.datetime, args: argparse.Namespace)
 
 
 def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
-    if not path:
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    tmp.replace(target)
+    from medallion import sparkconf
+
+    sparkconf.write_summary(path, summary)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

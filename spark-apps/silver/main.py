@@ -22,7 +22,6 @@ Exit codes: 0 every model and test passed, 1 a model or test failed (each is pri
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import sys
@@ -72,16 +71,16 @@ def dbt_command(args: argparse.Namespace) -> list[str]:
 
 
 def build_session(conf_path: Path, env: Mapping[str, str]) -> Any:
-    """The session every dbt model runs in: the shared conf (placeholders filled) on top of
-    what spark-submit or the operator already decided (master, executors, jars)."""
-    from pyspark.sql import SparkSession
-
+    """The session every dbt model runs in (dbt-spark's ``method: session`` finds it)."""
     from medallion import sparkconf
 
-    builder = SparkSession.builder.appName("medallion-silver")
-    for key, value in sparkconf.load(conf_path, env).items():
-        builder = builder.config(key, value)
-    return builder.enableHiveSupport().getOrCreate()
+    return sparkconf.build_session(conf_path, env, "medallion-silver", hive=True)
+
+
+def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
+    from medallion import sparkconf
+
+    sparkconf.write_summary(path, summary)
 
 
 def node_summaries(results: Sequence[Any]) -> list[dict[str, Any]]:
@@ -118,16 +117,6 @@ def run_dbt(cmd: list[str]) -> tuple[int, list[dict[str, Any]], str | None]:
     if failed:
         return 1, nodes, "; ".join(f"{n['kind']} {n['name']}: {n['status']}" for n in failed)
     return 2, nodes, str(res.exception) if res.exception else "dbt failed"
-
-
-def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
-    if not path:
-        return
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
-    tmp.replace(target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

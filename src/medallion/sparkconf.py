@@ -8,9 +8,11 @@ substitution covers only some keys (not catalog options), which is why they are 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 _PLACEHOLDER = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -43,3 +45,27 @@ def parse(text: str, env: Mapping[str, str]) -> dict[str, str]:
 
 def load(path: Path, env: Mapping[str, str]) -> dict[str, str]:
     return parse(path.read_text(), env)
+
+
+def build_session(conf_path: Path, env: Mapping[str, str], app_name: str, hive: bool) -> Any:
+    """A Spark application's session: the shared conf (placeholders filled) on top of what
+    spark-submit or the operator already decided (master, executors, jars)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in load(conf_path, env).items():
+        builder = builder.config(key, value)
+    if hive:
+        builder = builder.enableHiveSupport()
+    return builder.getOrCreate()
+
+
+def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
+    """Write a Spark application's JSON summary atomically (nothing when ``path`` is empty)."""
+    if not path:
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    tmp.replace(target)
