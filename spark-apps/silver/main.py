@@ -22,6 +22,7 @@ Exit codes: 0 every model and test passed, 1 a model or test failed (each is pri
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import resource
 import sys
@@ -34,6 +35,7 @@ DEFAULT_CONF = "/opt/medallion/conf/spark-defaults.conf"
 DEFAULT_PROJECT = "/opt/medallion/dbt"
 DEFAULT_SELECT = "path:models/silver"
 FAILED = ("error", "fail", "runtime error")
+CATALOG = "iceberg"
 
 
 def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespace:
@@ -97,11 +99,33 @@ def node_summaries(results: Sequence[Any]) -> list[dict[str, Any]]:
                 "status": str(r.status),
                 "seconds": float(r.execution_time or 0.0),
                 "rows": rows if isinstance(rows, int) and rows >= 0 else None,
+                "relation": getattr(r.node, "relation_name", None),
                 "failures": r.failures,
                 "message": r.message,
             }
         )
     return nodes
+
+
+def count_written_rows(spark: Any, nodes: list[dict[str, Any]], since: dt.datetime) -> None:
+    """Fill each built model's ``rows`` from its Iceberg snapshots committed since ``since``.
+
+    Spark reports no affected rows for a merge or a create-as-select; the snapshots' summaries
+    (``added-records``) say what each commit wrote. A table that cannot be read keeps None.
+    """
+    stamp = since.strftime("%Y-%m-%d %H:%M:%S.%f")
+    for node in nodes:
+        if node["kind"] != "model" or node["status"] != "success" or not node.get("relation"):
+            continue
+        relation = node["relation"].replace("`", "")
+        try:
+            row = spark.sql(
+                "select coalesce(sum(cast(summary['added-records'] as bigint)), 0) as n "
+                f"from {CATALOG}.{relation}.snapshots where committed_at >= timestamp '{stamp}'"
+            ).collect()[0]
+        except Exception:  # a count is a nicety, never a reason to fail the run
+            continue
+        node["rows"] = int(row["n"])
 
 
 def run_dbt(cmd: list[str]) -> tuple[int, list[dict[str, Any]], str | None]:
@@ -125,8 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     began = time.monotonic()
     cmd = dbt_command(args)
     spark = build_session(Path(args.conf), env)
+    # snapshot times are read in the session time zone (UTC in the shared conf)
+    since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
         code, nodes, error = run_dbt(cmd)
+        count_written_rows(spark, nodes, since)
     finally:
         spark.stop()
     for node in nodes:

@@ -158,6 +158,14 @@ def expected_quarantine(p: Pipeline, upto: int) -> Counter[tuple[str, str, str, 
     return out
 
 
+def test_each_model_reports_the_rows_it_wrote(pipeline: Pipeline) -> None:
+    """Spark returns no affected rows; the app reads them from the Iceberg snapshots."""
+    first = {n.name: n.rows for n in pipeline.runs[0].nodes if n.kind == "model"}
+    assert first["fct_orders"] == len(pipeline.orders_after[0])
+    assert all(rows is not None for rows in first.values()), first
+    assert pipeline.runs[0].layer_result().rows_written >= first["fct_orders"]
+
+
 def test_every_run_passes_its_dbt_tests(pipeline: Pipeline) -> None:
     assert pipeline.rerun is not None
     for run in pipeline.runs:
