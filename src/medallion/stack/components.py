@@ -510,7 +510,17 @@ class Trino(Component):
                 info = json.load(resp)
         except (urllib.error.URLError, OSError, ValueError):
             return False
-        return info.get("starting") is False
+        if info.get("starting") is not False:
+            return False
+        # /v1/info stops saying "starting" before the coordinator schedules work on itself
+        # (a first query can still fail with NO_NODES_AVAILABLE): ready means a query runs.
+        from medallion.trino_client import query
+
+        try:
+            query(self.cfg.env(), "select 1")
+        except Exception:  # any failure of a probe means "not yet"
+            return False
+        return True
 
 
 def components(cfg: StackConfig, lay: Layout) -> list[Component]:
