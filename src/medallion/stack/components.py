@@ -512,15 +512,19 @@ class Trino(Component):
             return False
         if info.get("starting") is not False:
             return False
-        # /v1/info stops saying "starting" before the coordinator schedules work on itself
-        # (a first query can still fail with NO_NODES_AVAILABLE): ready means a query runs.
+        # /v1/info stops saying "starting", and even `select 1` runs, before the node manager
+        # has first refreshed its active nodes; until then a scan of a catalog fails with
+        # NO_NODES_AVAILABLE. Ready means the coordinator lists itself as an active node.
         from medallion.trino_client import query
 
         try:
-            query(self.cfg.env(), "select 1")
+            rows = query(
+                self.cfg.env(),
+                "select count(*) from system.runtime.nodes where state = 'active' and coordinator",
+            ).rows
         except Exception:  # any failure of a probe means "not yet"
             return False
-        return True
+        return bool(rows) and int(rows[0][0]) >= 1
 
 
 def components(cfg: StackConfig, lay: Layout) -> list[Component]:
