@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from medallion import sparkconf
+
 DEFAULT_CONF = "/opt/medallion/conf/spark-defaults.conf"
 CATALOG = "iceberg"
 
@@ -58,12 +60,6 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
     if args.retention_days < 0:
         parser.error("--retention-days must not be negative")
     return args
-
-
-def build_session(conf_path: Path, env: Mapping[str, str]) -> Any:
-    from medallion import sparkconf
-
-    return sparkconf.build_session(conf_path, env, "medallion-maintenance", hive=False)
 
 
 def list_tables(spark: Any, namespace: str) -> list[str]:
@@ -114,17 +110,11 @@ def maintain(spark: Any, table: str, now: dt.datetime, args: argparse.Namespace)
     }
 
 
-def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
-    from medallion import sparkconf
-
-    sparkconf.write_summary(path, summary)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     args = parse_args(sys.argv[1:] if argv is None else argv, env)
     began = time.monotonic()
-    spark = build_session(Path(args.conf), env)
+    spark = sparkconf.build_session(Path(args.conf), env, "medallion-maintenance", hive=False)
     # older_than is read in the session time zone (UTC in the shared conf)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     results: list[dict[str, Any]] = []
@@ -148,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         spark.stop()
     code = 1 if failed else 0
-    write_summary(
+    sparkconf.write_summary(
         args.summary,
         {
             "exit_code": code,

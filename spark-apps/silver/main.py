@@ -31,9 +31,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from medallion import sparkconf
+
 DEFAULT_CONF = "/opt/medallion/conf/spark-defaults.conf"
 DEFAULT_PROJECT = "/opt/medallion/dbt"
-DEFAULT_SELECT = "path:models/silver"
+DEFAULT_SELECTOR = "silver"  # dbt/selectors.yml, shared with the CLI and the CronJobs
 FAILED = ("error", "fail", "runtime error")
 CATALOG = "iceberg"
 
@@ -50,7 +52,9 @@ def parse_args(argv: Sequence[str], env: Mapping[str, str]) -> argparse.Namespac
     parser.add_argument("--target", default=env.get("DBT_TARGET", "spark"))
     parser.add_argument("--target-path", default=env.get("DBT_TARGET_PATH"))
     parser.add_argument("--log-path", default=env.get("DBT_LOG_PATH"))
-    parser.add_argument("--select", default=DEFAULT_SELECT, help="dbt node selection")
+    parser.add_argument(
+        "--selector", default=DEFAULT_SELECTOR, help="a selector of dbt/selectors.yml"
+    )
     parser.add_argument("--summary", default=env.get("MEDALLION_SILVER_SUMMARY"))
     parser.add_argument(
         "dbt_args", nargs="*", help="extra dbt build arguments (after --), e.g. --vars '{...}'"
@@ -68,21 +72,9 @@ def dbt_command(args: argparse.Namespace) -> list[str]:
     ):
         if value:
             cmd += [flag, value]
-    # cautious: a test that also reads gold (e.g. gold's reconciliation with silver) is gold's
-    return [*cmd, "--select", args.select, "--indirect-selection", "cautious", *args.dbt_args]
-
-
-def build_session(conf_path: Path, env: Mapping[str, str]) -> Any:
-    """The session every dbt model runs in (dbt-spark's ``method: session`` finds it)."""
-    from medallion import sparkconf
-
-    return sparkconf.build_session(conf_path, env, "medallion-silver", hive=True)
-
-
-def write_summary(path: str | None, summary: Mapping[str, Any]) -> None:
-    from medallion import sparkconf
-
-    sparkconf.write_summary(path, summary)
+    # the selector is cautious: a test that also reads gold (e.g. gold's reconciliation with
+    # silver) is gold's
+    return [*cmd, "--selector", args.selector, *args.dbt_args]
 
 
 def node_summaries(results: Sequence[Any]) -> list[dict[str, Any]]:
@@ -148,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, env)
     began = time.monotonic()
     cmd = dbt_command(args)
-    spark = build_session(Path(args.conf), env)
+    spark = sparkconf.build_session(Path(args.conf), env, "medallion-silver", hive=True)
     # snapshot times are read in the session time zone (UTC in the shared conf)
     since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     try:
@@ -164,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     if error:
         print(f"silver: FAILED ({error})", file=sys.stderr)
-    write_summary(
+    sparkconf.write_summary(
         args.summary,
         {
             "exit_code": code,

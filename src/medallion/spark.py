@@ -19,13 +19,13 @@ def conf_file() -> Path:
     return charts_file("medallion", "files", "spark", "spark-defaults.conf")
 
 
-def local_conf(env: Mapping[str, str], cores: int = 2) -> dict[str, str]:
-    """The shared settings plus what only a local run decides: master, jars, driver memory."""
-    conf = sparkconf.load(conf_file(), env)
-    conf["spark.master"] = f"local[{cores}]"
-    conf["spark.jars"] = ",".join(str(p) for p in layout().spark_jars)
-    conf["spark.driver.memory"] = env.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY)
-    return conf
+def local_overrides(env: Mapping[str, str], cores: int = 2) -> dict[str, str]:
+    """What only an in-process local session decides: master, jars and driver memory."""
+    return {
+        "spark.master": f"local[{cores}]",
+        "spark.jars": ",".join(str(p) for p in layout().spark_jars),
+        "spark.driver.memory": env.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY),
+    }
 
 
 def spark_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -62,11 +62,7 @@ def stop_jvm() -> None:
 def session(env: Mapping[str, str], cores: int = 2, app_name: str = "medallion") -> Any:
     """A local SparkSession on the stack's metastore and S3 server (Iceberg catalog ``iceberg``)."""
     os.environ.update(spark_env(env))
-    from pyspark.sql import SparkSession
-
     stop_jvm()
-
-    builder = SparkSession.builder.appName(app_name)
-    for key, value in local_conf(env, cores).items():
-        builder = builder.config(key, value)
-    return builder.enableHiveSupport().getOrCreate()
+    return sparkconf.build_session(
+        conf_file(), env, app_name, hive=True, overrides=local_overrides(env, cores)
+    )

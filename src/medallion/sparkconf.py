@@ -47,13 +47,20 @@ def load(path: Path, env: Mapping[str, str]) -> dict[str, str]:
     return parse(path.read_text(), env)
 
 
-def build_session(conf_path: Path, env: Mapping[str, str], app_name: str, hive: bool) -> Any:
+def build_session(
+    conf_path: Path,
+    env: Mapping[str, str],
+    app_name: str,
+    hive: bool,
+    overrides: Mapping[str, str] | None = None,
+) -> Any:
     """A Spark application's session: the shared conf (placeholders filled) on top of what
-    spark-submit or the operator already decided (master, executors, jars)."""
+    spark-submit or the operator already decided (master, executors, jars); ``overrides`` are
+    what only an in-process session decides itself (its master, jars and driver memory)."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
-    for key, value in load(conf_path, env).items():
+    for key, value in {**load(conf_path, env), **(overrides or {})}.items():
         builder = builder.config(key, value)
     if hive:
         builder = builder.enableHiveSupport()

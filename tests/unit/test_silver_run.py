@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from medallion import sparkconf
 from medallion.paths import project_dir
 from medallion.run import silver
 
@@ -43,8 +44,8 @@ def test_silver_defaults_are_the_image_layout(silver_app: ModuleType) -> None:
     cmd = silver_app.dbt_command(args)
     assert cmd[:5] == ["build", "--project-dir", "/opt/medallion/dbt", "--target", "spark"]
     assert "--profiles-dir" not in cmd  # dbt reads DBT_PROFILES_DIR itself
-    assert cmd[cmd.index("--select") + 1] == "path:models/silver"
-    assert cmd[cmd.index("--indirect-selection") + 1] == "cautious"
+    assert cmd[cmd.index("--selector") + 1] == "silver"
+    assert "--select" not in cmd
 
 
 def test_silver_takes_environment_and_extra_dbt_arguments(silver_app: ModuleType) -> None:
@@ -113,12 +114,12 @@ def test_a_dbt_crash_is_exit_code_two(
     assert silver_app.run_dbt(["build"]) == (2, [], "no db")
 
 
-def test_summary_is_written_atomically(silver_app: ModuleType, tmp_path: Path) -> None:
+def test_summary_is_written_atomically(tmp_path: Path) -> None:
     target = tmp_path / "deep" / "summary.json"
-    silver_app.write_summary(str(target), {"exit_code": 0, "nodes": []})
+    sparkconf.write_summary(str(target), {"exit_code": 0, "nodes": []})
     assert json.loads(target.read_text()) == {"exit_code": 0, "nodes": []}
     assert not list(target.parent.glob("*.tmp"))
-    silver_app.write_summary(None, {"ignored": True})
+    sparkconf.write_summary(None, {"ignored": True})
 
 
 def test_maintenance_arguments(maintenance_app: ModuleType) -> None:
