@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from medallion import sparkconf
+from medallion.selection import SelectionError, check_extra_args
 
 DEFAULT_CONF = "/opt/medallion/conf/spark-defaults.conf"
 DEFAULT_PROJECT = "/opt/medallion/dbt"
@@ -74,6 +75,7 @@ def dbt_command(args: argparse.Namespace) -> list[str]:
             cmd += [flag, value]
     # the selector is cautious: a test that also reads gold (e.g. gold's reconciliation with
     # silver) is gold's
+    check_extra_args("silver", args.dbt_args)
     return [*cmd, "--selector", args.selector, *args.dbt_args]
 
 
@@ -139,7 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = dict(os.environ)
     args = parse_args(sys.argv[1:] if argv is None else argv, env)
     began = time.monotonic()
-    cmd = dbt_command(args)
+    try:
+        cmd = dbt_command(args)
+    except SelectionError as exc:
+        print(f"silver: {exc}", file=sys.stderr)
+        return 2
     spark = sparkconf.build_session(Path(args.conf), env, "medallion-silver", hive=True)
     # snapshot times are read in the session time zone (UTC in the shared conf)
     since = dt.datetime.now(dt.UTC).replace(tzinfo=None)

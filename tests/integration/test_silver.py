@@ -139,7 +139,7 @@ def pipeline(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> It
     p.files_after = data_files(stack)
     # every bronze row again (dbt's tests already ran after each batch)
     p.before_rerun = all_contents(stack, RUN_COLUMNS)
-    reprocess = ["--vars", "{silver_reprocess: true}", "--exclude", "resource_type:test"]
+    reprocess = ["--vars", "{silver_reprocess: true}", "--resource-type", "model"]
     p.rerun = ok(run_silver(stack.env, cores=2, extra_dbt_args=reprocess, echo=None))
     p.after_rerun = all_contents(stack, RUN_COLUMNS)
     yield p

@@ -15,6 +15,8 @@ import pytest
 from medallion import sparkconf
 from medallion.paths import project_dir
 from medallion.run import silver
+from medallion.run.dbt import dbt_args
+from medallion.selection import SelectionError
 
 
 def load_app(name: str) -> ModuleType:
@@ -176,3 +178,22 @@ def test_silver_result_becomes_a_layer_result() -> None:
     assert (layer.layer, layer.success, layer.error) == ("silver", False, "test t: fail")
     assert [n.name for n in layer.failed] == ["t"] == [n.name for n in result.failed]
     assert layer.rows_written == 5
+
+
+@pytest.mark.parametrize("flag", ["--exclude", "--select", "-s", "--selector", "--select=x"])
+def test_silver_refuses_extra_arguments_that_dbt_ignores_beside_the_selector(
+    silver_app: ModuleType, flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dbt drops --select/--exclude without a word when --selector is given: refuse them
+    argv = ["--", flag, "resource_type:test"] if "=" not in flag else ["--", flag]
+    with pytest.raises(SelectionError, match="cannot change the silver selector"):
+        silver_app.dbt_command(silver_app.parse_args(argv, {}))
+    assert silver_app.main(argv) == 2
+    assert "narrow the run with --resource-type" in capsys.readouterr().err
+
+
+def test_layer_commands_refuse_selection_overrides_and_keep_resource_types() -> None:
+    with pytest.raises(SelectionError, match="--exclude"):
+        dbt_args("gold", "trino", ["--exclude", "daily_orders"])
+    cmd = dbt_args("gold", "trino", ["--resource-type", "model"])
+    assert cmd[cmd.index("--selector") + 1] == "gold" and cmd[-2:] == ["--resource-type", "model"]

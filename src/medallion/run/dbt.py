@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from medallion.paths import charts_file, project_dir
+from medallion.selection import check_extra_args
 
 LAYERS = ("bronze", "silver", "gold")
 
@@ -66,6 +67,7 @@ def _common(target: str) -> list[str]:
 
 def dbt_args(layer: str, target: str, extra: Sequence[str] = ()) -> list[str]:
     """The same dbt command the Kubernetes jobs run for a layer (its selector in selectors.yml)."""
+    check_extra_args(layer, extra)
     return ["build", *_common(target), "--selector", layer, *extra]
 
 
