@@ -17,7 +17,7 @@ class SelectionError(ValueError):
 
 def check_extra_args(layer: str, extra: Sequence[str]) -> None:
     """Refuse extra dbt arguments that dbt would ignore beside the layer's ``--selector``."""
-    used = sorted({a.split("=", 1)[0] for a in extra if a.split("=", 1)[0] in SELECTION_FLAGS})
+    used = sorted({a.partition("=")[0] for a in extra} & set(SELECTION_FLAGS))
     if used:
         raise SelectionError(
             f"{layer}: {', '.join(used)} cannot change the {layer} selector's nodes (dbt ignores "
