@@ -1,0 +1,3 @@
+module medallion.local/cluster/pause
+
+go 1.24

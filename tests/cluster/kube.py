@@ -1,0 +1,111 @@
+"""kubectl against the local cluster from the host, through its API forward, as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from medallion.cluster.build import bin_dir
+from medallion.cluster.config import ClusterConfig
+
+# What Pod Security "restricted" asks of every container.
+RESTRICTED_POD = {
+    "runAsNonRoot": True,
+    "runAsUser": 10000,
+    "runAsGroup": 10000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+@dataclass
+class Kube:
+    cfg: ClusterConfig
+
+    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
+        argv = [str(bin_dir() / "kubectl"), f"--kubeconfig={self.cfg.host_kubeconfig}", *args]
+        result = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+        if check and result.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {result.stderr}{result.stdout}")
+        return result.stdout
+
+    def attempt(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = [str(bin_dir() / "kubectl"), f"--kubeconfig={self.cfg.host_kubeconfig}", *args]
+        return subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
+
+    def apply(self, *docs: dict[str, Any]) -> None:
+        self.run("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.run("get", *args, "-o", "json"))
+
+    def namespace(self, name: str, *, restricted: bool = True) -> None:
+        labels = {"pod-security.kubernetes.io/enforce": "restricted"} if restricted else {}
+        self.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+        )
+
+    def wait_pod_done(self, namespace: str, name: str, timeout: float = 180) -> str:
+        """The final phase of a pod that runs to completion (Succeeded or Failed)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            phase = self.run(
+                "-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}", check=False
+            )
+            if phase in ("Succeeded", "Failed"):
+                return phase
+            time.sleep(1)
+        raise AssertionError(
+            f"pod {namespace}/{name} still running after {timeout:.0f}s:\n"
+            + self.run("-n", namespace, "describe", "pod", name, check=False)
+        )
+
+    def logs(self, namespace: str, name: str) -> str:
+        return self.run("-n", namespace, "logs", name, check=False)
+
+
+def pod(
+    name: str,
+    image: str,
+    command: list[str],
+    *,
+    namespace: str,
+    labels: dict[str, str] | None = None,
+    restart: str = "Never",
+    env: dict[str, str] | None = None,
+    ports: list[int] | None = None,
+) -> dict[str, Any]:
+    """A pod that passes Pod Security ``restricted``, with a writable /tmp."""
+    container: dict[str, Any] = {
+        "name": "main",
+        "image": image,
+        "imagePullPolicy": "Never",
+        "command": command,
+        "securityContext": RESTRICTED_CONTAINER,
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}},
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "env": [{"name": k, "value": v} for k, v in (env or {}).items()],
+    }
+    if ports:
+        container["ports"] = [{"containerPort": p} for p in ports]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {
+            "restartPolicy": restart,
+            "automountServiceAccountToken": False,
+            "securityContext": RESTRICTED_POD,
+            "containers": [container],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+        },
+    }
