@@ -16,6 +16,7 @@ from medallion.cluster import lifecycle, netns
 from medallion.cluster.build import VERSIONS
 from medallion.cluster.config import ClusterConfig
 from medallion.images import IMAGES
+from medallion.paths import charts_file
 from tests.cluster.kube import Kube, pod
 
 pytestmark = pytest.mark.cluster
@@ -91,8 +92,9 @@ def test_postgres_accepts_a_connection_and_the_metastore_schema_tool_reaches_it(
     load(IMAGES["postgres"].ref, IMAGES["hive-metastore"].ref)
     ns = "smoke-db"
     kube.namespace(ns)
-    kube.run("-n", ns, "delete", "pod", "--all", "--wait")
+    kube.run("-n", ns, "delete", "pod,configmap", "--all", "--wait")
     labels = {"app": "pg"}
+    db = {"POSTGRES_USER": "hive", "POSTGRES_PASSWORD": "smoke-only", "POSTGRES_DB": "metastore"}
     server = pod(
         "pg",
         IMAGES["postgres"].ref,
@@ -100,10 +102,9 @@ def test_postgres_accepts_a_connection_and_the_metastore_schema_tool_reaches_it(
         namespace=ns,
         labels=labels,
         restart="Always",
-        env={"POSTGRES_USER": "hive", "POSTGRES_PASSWORD": "smoke-only", "POSTGRES_DB": "metastore",
-             "PGDATA": "/tmp/pgdata"},
+        env={**db, "PGDATA": "/tmp/pgdata"},
         ports=[5432],
-    )  # fmt: skip
+    )
     del server["spec"]["containers"][0]["command"]
     server["spec"]["volumes"].append({"name": "run", "emptyDir": {}})
     server["spec"]["containers"][0]["volumeMounts"].append(
@@ -116,10 +117,46 @@ def test_postgres_accepts_a_connection_and_the_metastore_schema_tool_reaches_it(
     kube.apply(server, _service("pg", ns, 5432, labels))
     _wait_ready(kube, ns, "pg")
     query = kube.run(
-        "-n", ns, "exec", "pg", "--", "psql", "-h", "127.0.0.1", "-U", "hive", "-d", "metastore",
-        "-tAc", "select 40 + 2",
+        "-n", ns, "exec", "pg", "--", "env", "PGPASSWORD=smoke-only", "psql", "-h", "127.0.0.1",
+        "-U", "hive", "-d", "metastore", "-tAc", "select 40 + 2",
     )  # fmt: skip
     assert query.strip() == "42"
+
+    # The metastore image initialises the schema in that database, then a second run finds it
+    # (schematool -info) and leaves it as it is: the chart's schema Job relies on both.
+    site = charts_file("hive-metastore", "files", "metastore-site.xml").read_text()
+    kube.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "metastore-site", "namespace": ns},
+            "data": {"metastore-site.xml": site},
+        }
+    )
+    env = {
+        "METASTORE_DB_HOST": f"pg.{ns}.svc.cluster.local",
+        "METASTORE_DB_PORT": "5432",
+        "METASTORE_DB_NAME": "metastore",
+        "METASTORE_DB_USER": "hive",
+        "METASTORE_DB_PASSWORD": "smoke-only",
+        "SERVICE_OPTS": "-Xmx256m",
+    }
+    for run in ("schema-init", "schema-again"):
+        job = pod(run, IMAGES["hive-metastore"].ref, [], namespace=ns, env=env)
+        container = job["spec"]["containers"][0]
+        del container["command"]
+        container["args"] = ["init-schema"]
+        container["resources"]["limits"] = {"memory": "768Mi"}
+        container["volumeMounts"].append(
+            {"name": "site", "mountPath": "/opt/hive/conf/metastore-site.xml",
+             "subPath": "metastore-site.xml"}
+        )  # fmt: skip
+        job["spec"]["volumes"].append({"name": "site", "configMap": {"name": "metastore-site"}})
+        kube.apply(job)
+        phase = kube.wait_pod_done(ns, run, timeout=300)
+        assert phase == "Succeeded", kube.logs(ns, run)
+    again = kube.logs(ns, "schema-again")
+    assert "schema present" in again and "Metastore schema version:" in again, again
 
 
 def test_minio_answers_its_health_check(kube: Kube, load: Load) -> None:

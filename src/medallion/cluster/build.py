@@ -38,6 +38,8 @@ class GoCommand:
     version: str
     package: str
     ldflags: tuple[str, ...] = ()
+    # go.mod replacements for requirements the Go module proxy does not serve
+    replaces: tuple[str, ...] = ()
 
 
 def bin_dir() -> Path:
@@ -151,7 +153,7 @@ def go_build(cmd: GoCommand, log: Path) -> Path:
     """Build a command from a copy of its module's folder (works where ``go install`` does not:
     replace directives, or a proxy that refuses the version list)."""
     binary = bin_dir() / cmd.name
-    key = f"{cmd.module}@{cmd.version} {cmd.package}"
+    key = f"{cmd.module}@{cmd.version} {cmd.package} {' '.join(cmd.replaces)}"
     if _stamp([binary], key):
         return binary
     info = module_info(cmd.module, cmd.version, log)
@@ -160,6 +162,8 @@ def go_build(cmd: GoCommand, log: Path) -> Path:
     shutil.copytree(info["Dir"], work)
     for path in [work, *work.rglob("*")]:
         path.chmod(path.stat().st_mode | 0o200)
+    for replace in cmd.replaces:
+        _run([_go(), "mod", "edit", f"-replace={replace}"], work, log)
     bin_dir().mkdir(parents=True, exist_ok=True)
     flags = " ".join(("-s", "-w", *cmd.ldflags))
     _run(
@@ -196,14 +200,19 @@ def build_pause(log: Path) -> Path:
     return binary
 
 
+KUBE_ROUTER = GoCommand(
+    "kube-router",
+    "github.com/cloudnativelabs/kube-router/v2",
+    VERSIONS["kube_router"],
+    "./cmd/kube-router",
+    # v2.10.0 requires a netlink pseudo-version the proxy refuses; the v1.3.1 release builds
+    replaces=("github.com/vishvananda/netlink=github.com/vishvananda/netlink@v1.3.1",),
+)
+
+
 def build_all(log: Path) -> None:
     """Every binary the cluster runs that Debian does not package."""
     build_kubernetes(log)
     go_install("coredns", "github.com/coredns/coredns", VERSIONS["coredns"], log)
-    go_install(
-        "kube-router",
-        "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router",
-        VERSIONS["kube_router"],
-        log,
-    )
+    go_build(KUBE_ROUTER, log)
     build_pause(log)
