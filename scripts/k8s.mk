@@ -16,7 +16,8 @@ SPARK_OPERATOR_REPO ?= https://kubeflow.github.io/spark-operator
 SPARK_OPERATOR_NAMESPACE ?= spark-operator
 # Library first, then the charts that use it, then the umbrella (each vendors the ones before).
 CHARTS := common minio postgres hive-metastore trino medallion
-IMAGES := dbt spark hive-metastore
+# Images to build (empty: all of images/, in dependency order); tags follow the charts' appVersions.
+IMAGES_ONLY ?=
 KIND_VALUES := charts/medallion/ci/kind-values.yaml
 
 .PHONY: charts-deps
@@ -36,11 +37,17 @@ charts-lint: charts-deps ## helm lint every chart (the umbrella also with its ci
 test-k8s: venv ## Chart, policy, submitter and image tests (no cluster needed)
 	$(BIN)/pytest tests/k8s $(PYTEST_ARGS)
 
+.PHONY: base-images
+base-images: venv ## Make debian:bookworm-slim and debian:trixie-slim locally with mmdebstrap (skipped when present)
+	$(MEDALLION) images base
+
 .PHONY: images
-images: ## Build the dbt, spark and hive-metastore images (context: the repository root)
-	@for image in $(IMAGES); do \
-	  $(DOCKER) build -f images/$$image/Dockerfile -t medallion/$$image:$(IMAGE_TAG) . ; \
-	done
+images: venv ## Build every image under images/ (buildah, or docker when IMAGE_BUILDER=docker or an engine answers)
+	$(MEDALLION) images build $(IMAGES_ONLY)
+
+.PHONY: images-archive
+images-archive: venv ## Export the built images to docker-archive tars (for ctr images import)
+	$(MEDALLION) images archive $(IMAGES_ONLY)
 
 .PHONY: kind-up
 kind-up: ## A kind cluster with the Spark Operator CRDs, the operator (official chart) and the namespace
@@ -57,8 +64,8 @@ kind-up: ## A kind cluster with the Spark Operator CRDs, the operator (official 
 
 .PHONY: kind-load
 kind-load: images ## Build the images and load them into the kind nodes
-	@for image in $(IMAGES); do \
-	  $(KIND) load docker-image --name $(KIND_CLUSTER) medallion/$$image:$(IMAGE_TAG); \
+	@for archive in $$($(MEDALLION) images archive $(IMAGES_ONLY)); do \
+	  $(KIND) load image-archive --name $(KIND_CLUSTER) "$$archive"; \
 	done
 
 .PHONY: deploy
@@ -66,7 +73,6 @@ deploy: charts-deps ## Install or upgrade the medallion chart (kind values) in K
 	$(HELM) upgrade --install $(RELEASE) charts/medallion --namespace $(K8S_NAMESPACE) \
 	  -f $(KIND_VALUES) \
 	  --set images.dbt.tag=$(IMAGE_TAG) --set images.spark.tag=$(IMAGE_TAG) \
-	  --set hive-metastore.image.tag=$(IMAGE_TAG) \
 	  --wait --timeout 15m
 	$(HELM) test $(RELEASE) --namespace $(K8S_NAMESPACE) --timeout 10m
 

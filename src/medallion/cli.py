@@ -15,12 +15,14 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from medallion.console import console, err, render_rows
+from medallion.images_cli import app as images_app
 from medallion.k8s.cli import app as k8s_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 stack_app = typer.Typer(no_args_is_help=True, help="The embedded stack of local engines.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(k8s_app, name="k8s")
+app.add_typer(images_app, name="images")
 
 
 class Format(StrEnum):

@@ -1,0 +1,69 @@
+"""``medallion images``: build the project's container images without a registry."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from medallion import images
+from medallion.console import console, err
+
+app = typer.Typer(no_args_is_help=True, help="Build the project's container images (images/*).")
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(1)
+
+
+def _show(built: images.Built) -> None:
+    when = "present" if built.skipped else f"{built.seconds:.0f} s"
+    console.print(f"{built.ref}: {when}, {built.size}", highlight=False)
+
+
+@app.command("list")
+def list_images() -> None:
+    """The images, their tags, bases and build args."""
+    for image in images.IMAGES.values():
+        args = " ".join(f"{k}={v}" for k, v in image.build_args().items())
+        bases = ", ".join(images.BASES[s].ref for s in image.bases)
+        console.print(f"{image.ref}  [dim]on {bases}  {args}[/]", highlight=False)
+
+
+@app.command()
+def base() -> None:
+    """Make the Debian bases (debian:bookworm-slim, debian:trixie-slim) unless they exist."""
+    try:
+        for suite in images.BASES:
+            _show(images.build_base(suite))
+    except images.ImageError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def build(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="images to build (default: all)")
+    ] = None,
+) -> None:
+    """Build images (and the bases and project images they build on), one after the other."""
+    try:
+        console.print(f"builder: {images.builder()}", highlight=False)
+        images.build(names or [], on_done=_show)
+    except images.ImageError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def archive(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="images to export (default: all)")
+    ] = None,
+) -> None:
+    """Export built images to docker-archive tars (for ctr images import); prints their paths."""
+    try:
+        for name in names or list(images.IMAGES):
+            console.print(str(images.archive(name)), highlight=False)
+    except images.ImageError as exc:
+        raise _fail(str(exc)) from exc
