@@ -1,34 +1,58 @@
 #!/bin/bash
 # Entry points of the medallion metastore image.
-#   serve            run the Hive Metastore (Thrift on METASTORE_PORT)
+#   serve            run the Hive Metastore (Thrift on METASTORE_PORT, default 9083)
 #   init-schema      idempotent: initialise an empty database, upgrade an old schema, keep a current one
 #   wait-for-schema  block until the schema answers (init container of the metastore pod)
-# The settings are /opt/hive/conf/metastore-site.xml (mounted by the chart), which reads hosts,
-# ports and credentials from the environment as ${env.NAME}.
+# The settings are ${METASTORE_HOME}/conf/metastore-site.xml (mounted by the chart), which reads
+# hosts, ports and credentials from the environment as ${env.NAME}. java runs the metastore's main
+# classes directly (no Hadoop install), as the embedded stack does; SERVICE_OPTS adds JVM options
+# (the chart passes the heap there).
 set -euo pipefail
 
-HIVE_HOME=${HIVE_HOME:-/opt/hive}
-HADOOP_HOME=${HADOOP_HOME:-/opt/hadoop}
-export HIVE_CONF_DIR="${HIVE_HOME}/conf"
-export METASTORE_HOME="${METASTORE_HOME:-${HIVE_HOME}}"
-export HADOOP_CLIENT_OPTS="${HADOOP_CLIENT_OPTS:-} ${SERVICE_OPTS:-}"
+METASTORE_HOME=${METASTORE_HOME:-/opt/hive}
+CONF_DIR=${METASTORE_CONF_DIR:-$METASTORE_HOME/conf}
+export METASTORE_HOME
 
-# The metastore's own schema tool reads metastore-site.xml through MetastoreConf, like the server;
-# the schema scripts are under ${METASTORE_HOME}/scripts/metastore/upgrade/postgres.
+# What Hive's own scripts open up on JDK 17, and the AWS SDK checksum settings S3 servers other
+# than AWS need.
+JVM_OPTS=(
+  -XX:+ExitOnOutOfMemoryError
+  --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/java.net=ALL-UNNAMED
+  --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
+  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
+  --add-opens=java.base/java.util.regex=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED
+  --add-opens=java.base/java.io=ALL-UNNAMED
+  -Daws.requestChecksumCalculation=when_required
+  -Daws.responseChecksumValidation=when_required
+  "-Dlog4j2.configurationFile=file:$CONF_DIR/metastore-log4j2.properties"
+)
+
+run_java() {
+  local opts=()
+  # SERVICE_OPTS holds space-separated JVM options.
+  read -r -a opts <<<"${SERVICE_OPTS:-}"
+  java "${JVM_OPTS[@]}" "${opts[@]}" -cp "$CONF_DIR:$METASTORE_HOME/lib/*" "$@"
+}
+
 schematool() {
-  HADOOP_CLASSPATH="${HIVE_CONF_DIR}:${HIVE_HOME}/lib/*" HADOOP_USER_CLASSPATH_FIRST=true \
-    "${HADOOP_HOME}/bin/hadoop" org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool \
-    -dbType postgres "$@"
+  (cd "$METASTORE_HOME" && run_java org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool \
+    -dbType postgres "$@")
 }
 
 case "${1:-serve}" in
   serve)
-    export METASTORE_PORT="${METASTORE_PORT:-9083}"
-    exec "${HIVE_HOME}/bin/hive" --skiphadoopversion --skiphbasecp --service metastore
+    opts=()
+    read -r -a opts <<<"${SERVICE_OPTS:-}"
+    exec java "${JVM_OPTS[@]}" "${opts[@]}" -cp "$CONF_DIR:$METASTORE_HOME/lib/*" \
+      org.apache.hadoop.hive.metastore.HiveMetaStore -p "${METASTORE_PORT:-9083}"
     ;;
   init-schema)
     if schematool -info; then
-      echo "metastore schema present: upgrading if it is older than ${HIVE_VER:-this release}"
+      echo "metastore schema present: upgrading it if it is older than this release"
       schematool -upgradeSchema
     else
       echo "no metastore schema yet: initialising"
@@ -40,6 +64,7 @@ case "${1:-serve}" in
       echo "waiting for the metastore schema (the schema Job creates it)"
       sleep 5
     done
+    echo "metastore schema present"
     ;;
   *)
     echo "usage: medallion-metastore serve|init-schema|wait-for-schema" >&2
