@@ -26,7 +26,7 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- end -}}
 {{- end -}}
 
-{{/* Restricted security contexts with the uid of the project's images (dbt: 1000, spark: 185). */}}
+{{/* Restricted security contexts with the uid of the project's images (dbt and spark: 10000). */}}
 {{- define "medallion.podSecurityContext" -}}
 {{- $uid := dict "runAsUser" .uid "runAsGroup" .uid "fsGroup" .uid -}}
 {{- include "common.podSecurityContext" (dict "ctx" .ctx "override" (mergeOverwrite $uid (deepCopy .ctx.Values.podSecurityContext))) -}}

@@ -16,7 +16,7 @@ spec:
   automountServiceAccountToken: false
   {{- end }}
   securityContext:
-    {{- include "medallion.podSecurityContext" (dict "ctx" $ctx "uid" 185) | nindent 4 }}
+    {{- include "medallion.podSecurityContext" (dict "ctx" $ctx "uid" 10000) | nindent 4 }}
   containers:
     - name: {{ printf "spark-kubernetes-%s" .role }}
       securityContext:
