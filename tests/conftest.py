@@ -1,1 +1,119 @@
-"""Shared pytest configuration."""
+"""Shared pytest configuration.
+
+The local cluster for the tests marked ``cluster`` (tests/cluster, tests/e2e): started once per
+session (reused when it already runs, as ``make e2e`` does) and stopped at the end if the session
+started it.
+
+The cluster is the real thing: kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy,
+containerd, runc, CoreDNS and kube-router, built and started by ``medallion cluster``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medallion.cluster import addons, lifecycle, netns
+from medallion.cluster.build import bin_dir, build_all
+from medallion.cluster.config import ClusterConfig
+from medallion.stack import Stack, StackConfig
+from medallion.trino_client import Result, query
+from tests.cluster.kube import Kube
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[ClusterConfig]:
+    cfg = ClusterConfig.from_env()
+    bin_dir().mkdir(parents=True, exist_ok=True)
+    build_all(bin_dir().parent / "build.log")
+    was_up = netns.exists(cfg) and lifecycle.is_up(cfg)
+    lifecycle.up(cfg)
+    yield cfg
+    if not was_up:
+        lifecycle.down(cfg)
+
+
+@pytest.fixture(scope="session")
+def kube(cluster: ClusterConfig) -> Kube:
+    return Kube(cluster)
+
+
+@pytest.fixture(scope="session")
+def load(cluster: ClusterConfig) -> object:
+    """Import images built by ``make images`` into the cluster (skips those already there)."""
+
+    def _load(*refs: str) -> None:
+        addons.load_images(cluster, list(refs))
+
+    return _load
+
+
+# The embedded stack, one per test module (tests/integration, and tests/e2e's comparison).
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class StackHandle:
+    stack: Stack
+    env: dict[str, str]
+
+    def sql(self, statement: str) -> Result:
+        return query(self.env, statement)
+
+    def scalar(self, statement: str) -> Any:
+        return self.sql(statement).rows[0][0]
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run the medallion CLI against this stack, as a user would."""
+        env = {**os.environ, **self.cli_env()}
+        result = subprocess.run(
+            [sys.executable, "-m", "medallion", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=REPO,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"medallion {' '.join(args)} exited {result.returncode}:\n"
+                f"{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def cli_env(self) -> dict[str, str]:
+        cfg = self.stack.cfg
+        env = {"MEDALLION_HOME": str(cfg.home), "COLUMNS": "200"}
+        for name, port in cfg.ports.items():
+            env[f"MEDALLION_{name.upper()}_PORT"] = str(port)
+        return env
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
+    home = tmp_path_factory.mktemp("stack")
+    ports = {name: free_port() for name in ("postgres", "s3", "metastore", "trino")}
+    cfg = StackConfig(home=home, ports=ports)
+    cfg.save()
+    stack = Stack(cfg)
+    try:
+        stack.up()
+        yield StackHandle(stack, cfg.env())
+    finally:
+        stack.down()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,3 +112,23 @@ def pod(
             "volumes": [{"name": "tmp", "emptyDir": {}}],
         },
     }
+
+
+@contextlib.contextmanager
+def port_forward(kube: Kube, namespace: str, target: str, port: int) -> Iterator[int]:
+    """``kubectl port-forward`` to a free host loopback port for the duration of a block."""
+    argv = [
+        str(bin_dir() / "kubectl"), f"--kubeconfig={kube.cfg.host_kubeconfig}", "-n", namespace,
+        "port-forward", "--address=127.0.0.1", target, f":{port}",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+) ->", line)
+        if not match:
+            raise AssertionError(f"port-forward {target}: {line}{proc.stdout.read(2000)}")
+        yield int(match.group(1))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

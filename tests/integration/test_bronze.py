@@ -13,8 +13,7 @@ import pytest
 from medallion.generate import HEADERS, generate
 from medallion.load import LoadError, count_rows, load_dir, table_of
 from medallion.run.dbt import LayerResult, run_layer
-
-from .conftest import StackHandle
+from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
 

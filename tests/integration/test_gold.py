@@ -13,9 +13,9 @@ from medallion.generate import generate
 from medallion.load import load_dir
 from medallion.pipeline import run_pipeline
 from medallion.timetravel import rollback, snapshots
+from tests.conftest import StackHandle
 
 from . import reference
-from .conftest import StackHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -20,7 +20,7 @@ from medallion.generate import generate
 from medallion.load import load_dir
 from medallion.run.dbt import run_layer
 from medallion.run.silver import MaintenanceResult, SilverResult, run_maintenance, run_silver
-from tests.integration.conftest import StackHandle
+from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
 

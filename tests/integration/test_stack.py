@@ -14,8 +14,7 @@ import pytest
 from medallion.s3 import s3_client
 from medallion.stack import Stack, StackConfig
 from medallion.stack.process import alive
-
-from .conftest import StackHandle, free_port
+from tests.conftest import StackHandle, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -97,3 +98,38 @@ def status(
         raise _fail(str(exc)) from exc
     console.print(runs.layers_table(layers, f"{cluster.namespace}/{release}: layers"))
     console.print(runs.applications_table(apps, "recent SparkApplications"))
+
+
+@app.command()
+def load(
+    src: Annotated[Path, typer.Argument(help="a folder of batch=<id>/ folders, or of Olist files")],
+    *,
+    batch: Annotated[str | None, typer.Option(help="load only this batch id")] = None,
+    replace: Annotated[bool, typer.Option(help="replace a batch that is already loaded")] = False,
+    skip_loaded: Annotated[
+        bool, typer.Option(help="pass over batches already loaded instead of refusing")
+    ] = False,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
+        "medallion"
+    ),
+    release: ReleaseOpt = "medallion",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """`medallion load` into a release's landing zone, through port-forwards to its MinIO and
+    Trino (credentials from the release's Secrets)."""
+    from medallion.k8s.access import AccessError, Release, forwarded_env
+    from medallion.load import LoadError, load_dir
+    from medallion.trino_client import QueryError
+
+    target = Release(namespace, release, kubeconfig, context)
+    try:
+        with forwarded_env(target) as env, console.status("loading"):
+            batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
+    except (AccessError, LoadError, QueryError) as exc:
+        raise _fail(str(exc)) from exc
+    if not batches:
+        console.print("nothing to load: every batch is already loaded")
+    for b in batches:
+        verb = "replaced" if b.replaced else "loaded"
+        console.print(f"{verb} batch {b.batch_id} into {namespace}/{release}: {b.rows:,} rows")

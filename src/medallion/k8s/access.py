@@ -1,0 +1,104 @@
+"""The release's S3, Trino and PostgreSQL from a workstation, through ``kubectl port-forward``.
+
+The forwards bind to the host's loopback on free ports and live as long as the ``with`` block; the
+credentials come from the release's Secrets. The resulting environment has the same names as the
+embedded stack's (``StackConfig.env()``), so ``load``, the ledger and the report work unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# The umbrella chart's defaults (values.yaml: global.*).
+BUCKET = "warehouse"
+REGION = "us-east-1"
+SERVING_DB = "serving"
+TRINO_USER = "medallion"
+
+
+class AccessError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Release:
+    namespace: str
+    name: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    binary: str | None = None  # kubectl; default: the one on PATH
+
+    def kubectl(self, *args: str) -> list[str]:
+        kubectl = self.binary or shutil.which("kubectl")
+        if kubectl is None:
+            raise AccessError('kubectl is not on PATH (eval "$(medallion cluster env)" adds it)')
+        argv = [kubectl]
+        if self.kubeconfig:
+            argv.append(f"--kubeconfig={self.kubeconfig}")
+        if self.context:
+            argv.append(f"--context={self.context}")
+        return [*argv, "-n", self.namespace, *args]
+
+    def secret(self, name: str, key: str) -> str:
+        result = subprocess.run(
+            self.kubectl("get", "secret", name, "-o", f"jsonpath={{.data.{key}}}"),
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0 or not result.stdout:
+            raise AccessError(f"secret {self.namespace}/{name} key {key}: {result.stderr.strip()}")
+        return base64.b64decode(result.stdout).decode()
+
+
+@contextlib.contextmanager
+def port_forward(release: Release, service: str, port: int) -> Iterator[int]:
+    """``kubectl port-forward svc/SERVICE :PORT`` on 127.0.0.1; yields the local port."""
+    proc = subprocess.Popen(
+        release.kubectl("port-forward", "--address=127.0.0.1", f"svc/{service}", f":{port}"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+) ->", line)
+        if not match:
+            raise AccessError(f"port-forward to svc/{service}: {line.strip()}")
+        yield int(match.group(1))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def forwarded_env(release: Release) -> Iterator[dict[str, str]]:
+    """The release's endpoints and credentials as the stack's environment variables."""
+    name = release.name
+    access_key = release.secret(f"{name}-s3-credentials", "access-key")
+    secret_key = release.secret(f"{name}-s3-credentials", "secret-key")
+    pg_user = release.secret(f"{name}-postgres-credentials", "username")
+    pg_password = release.secret(f"{name}-postgres-credentials", "password")
+    with (
+        port_forward(release, f"{name}-minio", 9000) as s3_port,
+        port_forward(release, f"{name}-trino", 8080) as trino_port,
+        port_forward(release, f"{name}-postgres", 5432) as pg_port,
+    ):
+        yield {
+            "S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
+            "S3_REGION": REGION,
+            "S3_BUCKET": BUCKET,
+            "S3_ACCESS_KEY": access_key,
+            "S3_SECRET_KEY": secret_key,
+            "TRINO_HOST": "127.0.0.1",
+            "TRINO_PORT": str(trino_port),
+            "TRINO_USER": TRINO_USER,
+            "SERVING_DB_HOST": "127.0.0.1",
+            "SERVING_DB_PORT": str(pg_port),
+            "SERVING_DB_NAME": SERVING_DB,
+            "SERVING_DB_USER": pg_user,
+            "SERVING_DB_PASSWORD": pg_password,
+        }

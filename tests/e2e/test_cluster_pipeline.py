@@ -1,0 +1,311 @@
+"""The whole pipeline on the local cluster, the way users run it: the Spark Operator from its
+official chart, ``helm upgrade --install`` of the umbrella chart with ``--wait``, ``helm test``,
+data in with ``medallion k8s load``, each layer by ``kubectl create job --from=cronjob/...``,
+silver through a real SparkApplication with ``silver.replicas`` executor pods, and gold marts equal,
+row for row, to the embedded stack's over the same generated data.
+
+The cluster is ``medallion cluster up`` (reused when it runs); the images are those ``make images``
+built, imported into the node.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from tests.cluster.kube import Kube, pod
+from tests.conftest import StackHandle
+
+from medallion.artifacts import layout
+from medallion.cluster.build import bin_dir
+from medallion.cluster.config import ClusterConfig
+from medallion.images import IMAGES
+from medallion.k8s import operator
+from medallion.k8s.access import Release, forwarded_env
+from medallion.k8s.charts import Helm
+from medallion.paths import project_dir
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+NS = "medallion"
+RELEASE = "medallion"
+REPLICAS = 2
+CHART = project_dir() / "charts" / "medallion"
+VALUES = CHART / "ci" / "cluster-values.yaml"
+SEED, SCALE, DAYS = 11, "0.01", "2"
+
+
+def helm_cmd(cluster: ClusterConfig, *args: str, timeout: float = 1800) -> str:
+    argv = [str(layout().helm), f"--kubeconfig={cluster.host_kubeconfig}", *args]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=timeout)
+    assert result.returncode == 0, f"helm {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def cli(cluster: ClusterConfig, *args: str) -> str:
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(cluster.host_kubeconfig),
+        "PATH": f"{bin_dir()}:{os.environ['PATH']}",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "medallion", *args], env=env, capture_output=True, text=True,
+        check=False, cwd=project_dir(),
+    )  # fmt: skip
+    assert result.returncode == 0, f"medallion {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("olist")
+    subprocess.run(
+        [sys.executable, "-m", "medallion", "generate", "--out", str(out), "--scale", SCALE,
+         "--days", DAYS, "--seed", str(SEED), "--defects", "0.01"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return out
+
+
+def upgrade(cluster: ClusterConfig, *sets: str) -> None:
+    args = [f"--set={s}" for s in (f"silver.replicas={REPLICAS}", *sets)]
+    helm_cmd(
+        cluster, "upgrade", "--install", RELEASE, str(CHART), "--namespace", NS, "-f", str(VALUES),
+        *args, "--wait", "--timeout", "15m",
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def deployed(cluster: ClusterConfig, kube: Kube, load: Any) -> ClusterConfig:
+    """Images in the node, the operator and the chart installed, ``helm test`` passed."""
+    load(*(image.ref for image in IMAGES.values()))
+    kube.run("apply", "-f", str(project_dir() / "manifests" / "namespace.yaml"))
+    operator.install(
+        layout().helm,
+        bin_dir() / "kubectl",
+        cluster.host_kubeconfig,
+        values=project_dir() / "manifests" / "spark-operator-values.yaml",
+    )
+    Helm(layout().helm).build_dependencies()
+    upgrade(cluster)
+    helm_cmd(cluster, "test", RELEASE, "--namespace", NS, "--timeout", "10m")
+    return cluster
+
+
+def test_every_pod_of_the_release_is_admitted_under_restricted(deployed: Any, kube: Kube) -> None:
+    namespace = kube.get("namespace", NS)
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    pods = kube.get("pods", "-n", NS, "-l", f"app.kubernetes.io/instance={RELEASE}")["items"]
+    assert len(pods) >= 4
+    assert all(p["status"]["phase"] in ("Running", "Succeeded") for p in pods)
+    events = kube.run("-n", NS, "get", "events", "--field-selector", "reason=FailedCreate")
+    assert "violates PodSecurity" not in events
+
+
+def trigger(kube: Kube, layer: str, timeout: int = 2400) -> str:
+    """Exactly the documented trigger: kubectl create job --from=cronjob/<release>-<layer>."""
+    job = f"{layer}-e2e-{int(time.time())}"
+    kube.run("-n", NS, "create", "job", f"--from=cronjob/{RELEASE}-{layer}", job)
+    done = kube.attempt(
+        "-n", NS, "wait", f"job/{job}", "--for=condition=Complete", f"--timeout={timeout}s"
+    )
+    if done.returncode != 0:
+        logs = kube.run("-n", NS, "logs", f"job/{job}", "--all-containers", check=False)
+        raise AssertionError(f"{layer} did not complete:\n{logs[-6000:]}")
+    return job
+
+
+@pytest.fixture(scope="module")
+def landed(deployed: ClusterConfig, data: Path) -> ClusterConfig:
+    out = cli(deployed, "k8s", "load", str(data), "--namespace", NS, "--release", RELEASE)
+    assert "loaded batch" in out
+    return deployed
+
+
+@pytest.fixture(scope="module")
+def executor_pods_seen(landed: ClusterConfig, kube: Kube) -> Iterator[set[str]]:
+    """Names of the silver executor pods seen while silver runs (watched in the background)."""
+    seen: set[str] = set()
+    argv = [
+        str(bin_dir() / "kubectl"), f"--kubeconfig={landed.host_kubeconfig}", "-n", NS, "get",
+        "pods", "-l", "spark-role=executor,medallion.io/app=silver", "--watch", "-o",
+        "name", "--output-watch-events=false",
+    ]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        yield seen
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+        seen.update(line.strip() for line in out.splitlines() if line.strip())
+
+
+@pytest.fixture(scope="module")
+def layers_ran(landed: ClusterConfig, kube: Kube, executor_pods_seen: set[str]) -> dict[str, str]:
+    jobs = {layer: trigger(kube, layer) for layer in ("bronze", "silver", "gold")}
+    executors = kube.get("pods", "-n", NS, "-l", "spark-role=executor,medallion.io/app=silver")
+    executor_pods_seen.update(f"pod/{p['metadata']['name']}" for p in executors["items"])
+    return jobs
+
+
+def test_silver_runs_as_a_spark_application_with_replicas_executors(
+    layers_ran: dict[str, str], kube: Kube, executor_pods_seen: set[str]
+) -> None:
+    apps = kube.get("sparkapplications", "-n", NS, "-l", "medallion.io/app=silver")["items"]
+    states = [a.get("status", {}).get("applicationState", {}).get("state") for a in apps]
+    assert "COMPLETED" in states, states
+    drivers = kube.get("pods", "-n", NS, "-l", "spark-role=driver,medallion.io/app=silver")
+    assert drivers["items"], "no silver driver pod"
+    # the application's own executors: the watch saw them while the job ran
+    assert len(executor_pods_seen) == REPLICAS, executor_pods_seen
+
+
+def _marts(env: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
+    conninfo = (
+        f"host={env['SERVING_DB_HOST']} port={env['SERVING_DB_PORT']} "
+        f"dbname={env['SERVING_DB_NAME']} user={env['SERVING_DB_USER']} "
+        f"password={env['SERVING_DB_PASSWORD']}"
+    )
+    marts: dict[str, list[tuple[Any, ...]]] = {}
+    with psycopg.connect(conninfo) as conn:
+        tables = conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'gold' "
+            "order by table_name"
+        ).fetchall()
+        for (table,) in tables:
+            rows = conn.execute(f'select * from gold."{table}"').fetchall()
+            marts[table] = sorted(tuple(_normal(v) for v in row) for row in rows)
+    return marts
+
+
+def _normal(value: Any) -> Any:
+    """Doubles summed in another order differ in the last bits: compare them to 9 digits."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return "" if value is None else value
+
+
+@pytest.fixture(scope="module")
+def stack_marts(stack: StackHandle, data: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """The embedded stack's marts over the same generated data."""
+    stack.cli("load", str(data))
+    stack.cli("run", "all")
+    return _marts(stack.env)
+
+
+def test_gold_marts_equal_the_embedded_stacks(
+    layers_ran: dict[str, str],
+    deployed: ClusterConfig,
+    stack_marts: dict[str, list[tuple[Any, ...]]],
+) -> None:
+    release = Release(NS, RELEASE, str(deployed.host_kubeconfig), binary=str(bin_dir() / "kubectl"))
+    with forwarded_env(release) as env:
+        cluster_marts = _marts(env)
+    assert set(cluster_marts) == set(stack_marts)
+    assert len(stack_marts) == 5
+    for table, rows in stack_marts.items():
+        assert rows, f"{table} is empty on the embedded stack"
+        assert cluster_marts[table] == rows, f"{table} differs"
+
+
+def test_pipeline_cronjob_runs_every_layer_in_order(layers_ran: dict[str, str], kube: Kube) -> None:
+    job = trigger(kube, "pipeline")
+    pods = kube.get("pods", "-n", NS, "-l", f"job-name={job}")["items"]
+    assert pods
+    statuses = pods[0]["status"]["initContainerStatuses"] + pods[0]["status"]["containerStatuses"]
+    order = [s["name"] for s in statuses]
+    assert order.index("bronze") < order.index("silver") < order.index("gold"), order
+    assert all(s["state"]["terminated"]["exitCode"] == 0 for s in statuses), statuses
+
+
+def test_cli_triggers_and_status_work_against_the_cluster(
+    layers_ran: dict[str, str], deployed: ClusterConfig
+) -> None:
+    out = cli(deployed, "k8s", "trigger", "gold", "--wait", "--namespace", NS, "--timeout", "1200")
+    assert "succeeded" in out
+    status = cli(deployed, "k8s", "status", "--namespace", NS)
+    assert f"{RELEASE}-silver" in status and f"{RELEASE}-gold" in status
+
+
+def _can_connect(kube: Kube, name: str, host: str, port: int, labels: dict[str, str]) -> bool:
+    script = (
+        "import socket,sys\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, {port}), timeout=5).close(); print('open')\n"
+        "except OSError as e:\n"
+        "    print('blocked:', e); sys.exit(1)\n"
+    )
+    kube.run("-n", NS, "delete", "pod", name, "--ignore-not-found", "--wait")
+    kube.apply(pod(name, IMAGES["dbt"].ref, ["python3", "-c", script], namespace=NS, labels=labels))
+    return kube.wait_pod_done(NS, name) == "Succeeded"
+
+
+def test_network_policies_are_enforced(layers_ran: dict[str, str], kube: Kube) -> None:
+    """A pod of the release without the layer labels cannot reach the data services; a pod
+    labelled as a dbt job can reach Trino (the layer jobs themselves ran above)."""
+    stranger = {"app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/component": "intruder"}
+    for service, port in (("postgres", 5432), ("trino", 8080), ("hive-metastore", 9083)):
+        host = f"{RELEASE}-{service}.{NS}.svc.cluster.local"
+        assert not _can_connect(kube, f"probe-{service}", host, port, stranger), service
+    dbt_job = kube.get("cronjob", "-n", NS, f"{RELEASE}-gold")["spec"]["jobTemplate"]["spec"][
+        "template"
+    ]["metadata"]["labels"]
+    host = f"{RELEASE}-trino.{NS}.svc.cluster.local"
+    assert _can_connect(kube, "probe-dbt", host, 8080, dbt_job)
+
+
+def test_submitter_may_create_applications_but_not_read_secrets(
+    layers_ran: dict[str, str], kube: Kube
+) -> None:
+    sa = f"system:serviceaccount:{NS}:{RELEASE}-submitter"
+    can = kube.attempt("auth", "can-i", "create", "sparkapplications", "-n", NS, f"--as={sa}")
+    cannot = kube.attempt("auth", "can-i", "get", "secrets", "-n", NS, f"--as={sa}")
+    assert can.stdout.strip() == "yes"
+    assert cannot.stdout.strip() == "no"
+
+
+def test_a_cronjob_fires_on_its_schedule_and_upgrade_rolls_only_what_changed(
+    layers_ran: dict[str, str], deployed: ClusterConfig, kube: Kube
+) -> None:
+    """A second ``helm upgrade`` that sets gold to a one-minute schedule: no Deployment or
+    StatefulSet pod is replaced, the CronJob fires on its own, and the tables are kept."""
+    selector = f"app.kubernetes.io/instance={RELEASE}"
+    before = {
+        p["metadata"]["uid"]
+        for p in kube.get("pods", "-n", NS, "-l", selector)["items"]
+        if p["metadata"].get("ownerReferences", [{}])[0].get("kind")
+        in ("ReplicaSet", "StatefulSet")
+    }
+    upgrade(deployed, "gold.schedule=* * * * *", "gold.suspend=false")
+    deadline = time.monotonic() + 240
+    scheduled: list[str] = []
+    while time.monotonic() < deadline and not scheduled:
+        jobs = kube.get("jobs", "-n", NS)["items"]
+        scheduled = [
+            j["metadata"]["name"]
+            for j in jobs
+            if j["metadata"]["name"].startswith(f"{RELEASE}-gold-")
+            and "cronjob.kubernetes.io/instantiate" not in j["metadata"].get("annotations", {})
+        ]
+        time.sleep(5)
+    assert scheduled, "the one-minute schedule never fired"
+    kube.run("-n", NS, "wait", f"job/{scheduled[0]}", "--for=condition=Complete", "--timeout=900s")
+    upgrade(deployed)  # back to the suspended schedule
+    after = {
+        p["metadata"]["uid"]
+        for p in kube.get("pods", "-n", NS, "-l", selector)["items"]
+        if p["metadata"].get("ownerReferences", [{}])[0].get("kind")
+        in ("ReplicaSet", "StatefulSet")
+    }
+    assert before and after == before
