@@ -78,6 +78,7 @@ bench: setup ## Benchmarks: generator, stack start, layers (prints times, sizes,
 	$(BIN)/python scripts/bench.py
 
 include scripts/k8s.mk
+include scripts/cluster.mk
 
 .PHONY: clean
 clean: ## Remove the venv, caches of the tools and generated data (not the engine cache)

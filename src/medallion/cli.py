@@ -15,6 +15,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from medallion.console import console, err, render_rows
+from medallion.cluster.cli import app as cluster_app
 from medallion.images_cli import app as images_app
 from medallion.k8s.cli import app as k8s_app
 
@@ -23,6 +24,7 @@ stack_app = typer.Typer(no_args_is_help=True, help="The embedded stack of local 
 app.add_typer(stack_app, name="stack")
 app.add_typer(k8s_app, name="k8s")
 app.add_typer(images_app, name="images")
+app.add_typer(cluster_app, name="cluster")
 
 
 class Format(StrEnum):

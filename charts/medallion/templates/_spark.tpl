@@ -93,6 +93,9 @@ sparkConf:
 {{- end }}
 driver:
   cores: {{ .driver.cores }}
+  {{- with .driver.coreRequest }}
+  coreRequest: {{ . | quote }}
+  {{- end }}
   coreLimit: {{ .driver.coreLimit | quote }}
   memory: {{ .driver.memory | quote }}
   serviceAccount: {{ include "medallion.serviceAccount" (dict "ctx" $ctx "key" "spark" "default" "spark") }}
@@ -105,6 +108,9 @@ driver:
 executor:
   instances: {{ .replicas }}
   cores: {{ .executor.cores }}
+  {{- with .executor.coreRequest }}
+  coreRequest: {{ . | quote }}
+  {{- end }}
   coreLimit: {{ .executor.coreLimit | quote }}
   memory: {{ .executor.memory | quote }}
   serviceAccount: {{ include "medallion.serviceAccount" (dict "ctx" $ctx "key" "sparkExecutor" "default" "spark-executor") }}

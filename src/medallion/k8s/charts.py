@@ -41,9 +41,11 @@ def charts_dir() -> Path:
 
 
 def crds_dir() -> Path:
-    """The Spark Operator CRDs: MEDALLION_CRDS_DIR, else ``<project>/../shared/crds``."""
+    """The Spark Operator CRDs: MEDALLION_CRDS_DIR, else those of the pinned operator module."""
+    from medallion.k8s import operator
+
     env = os.environ.get("MEDALLION_CRDS_DIR")
-    return Path(env) if env else project_dir().parent / "shared" / "crds"
+    return Path(env) if env else operator.crds_dir()
 
 
 def helm_binary() -> Path | None:
