@@ -19,7 +19,7 @@ def _fail(message: str) -> typer.Exit:
 
 def _show(built: images.Built) -> None:
     when = "present" if built.skipped else f"{built.seconds:.0f} s"
-    console.print(f"{built.ref}: {when}, {built.size}", highlight=False)
+    console.print(f"{built.ref}: {when}, {built.size}", highlight=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -28,7 +28,7 @@ def list_images() -> None:
     for image in images.IMAGES.values():
         args = " ".join(f"{k}={v}" for k, v in image.build_args().items())
         bases = ", ".join(images.BASES[s].ref for s in image.bases)
-        console.print(f"{image.ref}  [dim]on {bases}  {args}[/]", highlight=False)
+        console.print(f"{image.ref}  [dim]on {bases}  {args}[/]", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -64,6 +64,6 @@ def archive(
     """Export built images to docker-archive tars (for ctr images import); prints their paths."""
     try:
         for name in names or list(images.IMAGES):
-            console.print(str(images.archive(name)), highlight=False)
+            typer.echo(str(images.archive(name)))  # plain: scripts read these paths
     except images.ImageError as exc:
         raise _fail(str(exc)) from exc
