@@ -14,8 +14,8 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from medallion.console import console, err, render_rows
 from medallion.cluster.cli import app as cluster_app
+from medallion.console import console, err, render_rows
 from medallion.images_cli import app as images_app
 from medallion.k8s.cli import app as k8s_app
 

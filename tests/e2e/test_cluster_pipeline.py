@@ -93,7 +93,7 @@ def deployed(cluster: ClusterConfig, kube: Kube, load: Any) -> ClusterConfig:
         layout().helm,
         bin_dir() / "kubectl",
         cluster.host_kubeconfig,
-        values=project_dir() / "manifests" / "spark-operator-values.yaml",
+        values=project_dir() / "manifests" / "values" / "spark-operator.yaml",
     )
     Helm(layout().helm).build_dependencies()
     upgrade(cluster)
