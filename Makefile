@@ -70,7 +70,7 @@ test-unit: venv ## Unit tests (no services)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: test
-test: setup lint typecheck ## Install everything and run the whole test suite (what CI runs)
+test: setup lint typecheck cluster-prereqs ## Install everything and run the whole test suite, the local cluster's included (what CI runs)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: bench

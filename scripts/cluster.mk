@@ -14,7 +14,7 @@ cluster-build: venv ## Build the cluster's binaries from the Go module proxy (co
 	$(MEDALLION) cluster build
 
 .PHONY: cluster-up
-cluster-up: venv system-deps ## Start the local cluster (a no-op when it runs); then: eval "$$(.venv/bin/medallion cluster env)"
+cluster-up: venv system-deps ## Start the local cluster (a no-op when it runs); `medallion cluster env` prints what a shell needs
 	$(MEDALLION) cluster up
 
 .PHONY: cluster-down
@@ -24,3 +24,6 @@ cluster-down: venv ## Stop the local cluster, remove its network namespace and m
 .PHONY: cluster-status
 cluster-status: venv ## The local cluster's processes
 	$(MEDALLION) cluster status
+
+.PHONY: cluster-prereqs
+cluster-prereqs: system-deps cluster-build images ## What the cluster tests need: Debian packages, the cluster's binaries, the images

@@ -10,10 +10,6 @@ K8S_NAMESPACE ?= medallion
 RELEASE ?= medallion
 IMAGE_TAG ?= 0.1.0
 LAYER ?= bronze
-CRDS_DIR ?= $(or $(MEDALLION_CRDS_DIR),../shared/crds)
-SPARK_OPERATOR_VERSION ?= 2.5.2
-SPARK_OPERATOR_REPO ?= https://kubeflow.github.io/spark-operator
-SPARK_OPERATOR_NAMESPACE ?= spark-operator
 # Library first, then the charts that use it, then the umbrella (each vendors the ones before).
 CHARTS := common minio postgres hive-metastore trino medallion
 # Images to build (empty: all of images/, in dependency order); tags follow the charts' appVersions.
@@ -50,17 +46,12 @@ images-archive: venv ## Export the built images to docker-archive tars (for ctr 
 	$(MEDALLION) images archive $(IMAGES_ONLY)
 
 .PHONY: kind-up
-kind-up: ## A kind cluster with the Spark Operator CRDs, the operator (official chart) and the namespace
+kind-up: venv ## A kind cluster with the namespace and the Spark Operator (official chart and CRDs from its Go module)
 	@$(KIND) get clusters | grep -qx '$(KIND_CLUSTER)' \
 	  || $(KIND) create cluster --name $(KIND_CLUSTER) --config manifests/kind-cluster.yaml --wait 5m
 	$(KUBECTL) config use-context kind-$(KIND_CLUSTER)
-	$(KUBECTL) apply --server-side -f $(CRDS_DIR)/spark-operator-v$(SPARK_OPERATOR_VERSION)/
 	$(KUBECTL) apply -f manifests/namespace.yaml
-	$(HELM) repo add spark-operator $(SPARK_OPERATOR_REPO) --force-update >/dev/null
-	$(HELM) upgrade --install spark-operator spark-operator/spark-operator \
-	  --version $(SPARK_OPERATOR_VERSION) --namespace $(SPARK_OPERATOR_NAMESPACE) --create-namespace \
-	  --skip-crds --set 'spark.jobNamespaces={$(K8S_NAMESPACE)}' --set webhook.enable=false \
-	  --wait --timeout 10m
+	$(MEDALLION) k8s install-operator --values manifests/values/spark-operator.yaml
 
 .PHONY: kind-load
 kind-load: images ## Build the images and load them into the kind nodes
@@ -85,7 +76,11 @@ k8s-status: ## The layers' CronJobs, their last runs and recent SparkApplication
 	$(MEDALLION) k8s status --namespace $(K8S_NAMESPACE) --release $(RELEASE)
 
 .PHONY: e2e
-e2e: venv ## The kind end-to-end test (needs a Docker engine): build, load, install, run all layers
+e2e: venv system-deps images ## The pipeline on the local cluster: cluster up (reused), images, operator, chart, every layer
+	$(BIN)/pytest tests/e2e -m cluster $(PYTEST_ARGS)
+
+.PHONY: e2e-kind
+e2e-kind: venv ## The kind end-to-end test (needs a Docker engine): build, load, install, run all layers
 	$(BIN)/pytest tests/e2e -m e2e $(PYTEST_ARGS)
 
 .PHONY: kind-down

@@ -8,7 +8,7 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -33,6 +33,7 @@ RESTRICTED_CONTAINER = {
 @dataclass
 class Kube:
     cfg: ClusterConfig
+    created: list[str] = field(default_factory=list)
 
     def run(self, *args: str, stdin: str | None = None, check: bool = True) -> str:
         argv = [str(bin_dir() / "kubectl"), f"--kubeconfig={self.cfg.host_kubeconfig}", *args]
@@ -56,6 +57,14 @@ class Kube:
         self.apply(
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
         )
+        if name not in self.created:
+            self.created.append(name)
+
+    def delete_created_namespaces(self) -> None:
+        """Remove the namespaces made through :meth:`namespace` (and wait until they are gone)."""
+        if self.created:
+            self.run("delete", "namespace", *self.created, "--wait", "--timeout=180s")
+            self.created.clear()
 
     def wait_pod_done(self, namespace: str, name: str, timeout: float = 180) -> str:
         """The final phase of a pod that runs to completion (Succeeded or Failed)."""

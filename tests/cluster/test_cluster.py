@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,13 @@ from medallion.paths import charts_file
 from tests.cluster.kube import Kube, pod
 
 pytestmark = pytest.mark.cluster
+
+@pytest.fixture(autouse=True)
+def _own_namespaces(kube: Kube) -> Iterator[None]:
+    """Each test's namespaces go when it ends, so nothing it ran keeps using the node."""
+    yield
+    kube.delete_created_namespaces()
+
 
 TOOLS = IMAGES["dbt"].ref  # python3 for the small servers and clients below
 Load = Callable[..., None]

@@ -111,12 +111,17 @@ def env_cmd() -> None:
 
 @app.command("load")
 def load_cmd(
-    images: Annotated[list[str], typer.Argument(help="image references in the local builder")],
+    images: Annotated[
+        list[str] | None,
+        typer.Argument(help="image references in the local builder (default: every project image)"),
+    ] = None,
 ) -> None:
     """Import images from the local builder (buildah) into the cluster's containerd."""
     from medallion.cluster import addons
     from medallion.cluster.config import ClusterConfig
+    from medallion.images import IMAGES
 
+    images = images or [image.ref for image in IMAGES.values()]
     began = time.monotonic()
     loaded = addons.load_images(ClusterConfig.from_env(), images)
     skipped = len(images) - len(loaded)

@@ -133,3 +133,31 @@ def load(
     for b in batches:
         verb = "replaced" if b.replaced else "loaded"
         console.print(f"{verb} batch {b.batch_id} into {namespace}/{release}: {b.rows:,} rows")
+
+
+@app.command("install-operator")
+def install_operator(
+    values: Annotated[Path, typer.Option(help="values for the operator's chart")] = Path(
+        "manifests/values/spark-operator.yaml"
+    ),
+    kubeconfig: KubeconfigOpt = None,
+) -> None:
+    """The Spark Operator from its official chart in the pinned Go module (CRDs applied first)."""
+    import os
+    import shutil
+    import subprocess
+
+    from medallion.k8s import operator
+    from medallion.k8s.charts import helm_binary
+
+    helm, kubectl = helm_binary(), shutil.which("kubectl")
+    if helm is None or kubectl is None:
+        raise _fail("helm and kubectl must be on PATH (make setup builds helm)")
+    config = kubeconfig or os.environ.get("KUBECONFIG") or str(Path.home() / ".kube" / "config")
+    try:
+        with console.status(f"installing the Spark Operator {operator.VERSION}"):
+            operator.install(helm, Path(kubectl), Path(config), values=values)
+    except (operator.OperatorModuleError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stderr", "") or str(exc)
+        raise _fail(f"installing the Spark Operator failed: {detail}") from exc
+    console.print(f"Spark Operator {operator.VERSION} installed")
