@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from medallion import load_cli
 from medallion.cluster.cli import app as cluster_app
 from medallion.console import console, err, render_rows
 from medallion.images_cli import app as images_app
@@ -241,12 +242,10 @@ def generate(
 
 @app.command()
 def load(
-    src: Annotated[Path, typer.Argument(help="a folder of batch=<id>/ folders, or of Olist files")],
-    batch: Annotated[str | None, typer.Option(help="load only this batch id")] = None,
-    replace: Annotated[bool, typer.Option(help="replace a batch that is already loaded")] = False,
-    skip_loaded: Annotated[
-        bool, typer.Option(help="pass over batches already loaded instead of refusing")
-    ] = False,
+    src: load_cli.Source,
+    batch: load_cli.Batch = None,
+    replace: load_cli.Replace = False,
+    skip_loaded: load_cli.SkipLoaded = False,
 ) -> None:
     """Upload batches to s3://warehouse/landing/olist/ and register their partitions."""
     from medallion.load import LoadError, load_dir
@@ -259,12 +258,7 @@ def load(
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
     except (LoadError, QueryError) as exc:
         raise fail(str(exc)) from exc
-    if not batches:
-        console.print("nothing to load: every batch is already loaded")
-    for b in batches:
-        verb = "replaced" if b.replaced else "loaded"
-        files = ", ".join(f"{f.table} {f.rows:,}" for f in b.files)
-        console.print(f"{verb} batch {b.batch_id}: {b.rows:,} rows ({files})")
+    load_cli.report(batches)
 
 
 class Layer(StrEnum):

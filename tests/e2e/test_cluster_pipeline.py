@@ -315,3 +315,14 @@ def test_a_cronjob_fires_on_its_schedule_and_upgrade_rolls_only_what_changed(
         in ("ReplicaSet", "StatefulSet")
     }
     assert before and after == before
+
+
+def test_uninstall_keeps_the_data_volumes(
+    layers_ran: dict[str, Any], deployed: ClusterConfig, kube: Kube
+) -> None:
+    """Last: ``helm uninstall`` removes the release but leaves its PersistentVolumeClaims."""
+    claims = {c["metadata"]["name"] for c in kube.get("pvc", "-n", NS)["items"]}
+    assert {f"data-{RELEASE}-minio-0", f"data-{RELEASE}-postgres-0"} <= claims
+    helm_cmd(deployed, "uninstall", RELEASE, "--namespace", NS, "--wait")
+    assert not kube.get("pods", "-n", NS, "-l", f"app.kubernetes.io/instance={RELEASE}")["items"]
+    assert {c["metadata"]["name"] for c in kube.get("pvc", "-n", NS)["items"]} == claims

@@ -203,6 +203,10 @@ def up(cfg: ClusterConfig, progress: Callable[[str], None] = lambda _: None) -> 
     if netns.exists(cfg) and is_up(cfg):
         progress("already up")
         return
+    if netns.exists(cfg) or any(_pidfile(cfg, p.name).read() for p in processes(cfg)):
+        # left over from a cluster that was killed rather than stopped: clear it first
+        progress("clearing what a cluster that was not stopped left behind")
+        down(cfg)
     for folder in (cfg.home, cfg.logs, cfg.run, cfg.volumes):
         folder.mkdir(parents=True, exist_ok=True)
     _record_host_state(cfg)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from medallion import load_cli
 from medallion.console import console, err
 from medallion.k8s import runs
 
@@ -102,13 +103,11 @@ def status(
 
 @app.command()
 def load(
-    src: Annotated[Path, typer.Argument(help="a folder of batch=<id>/ folders, or of Olist files")],
+    src: load_cli.Source,
     *,
-    batch: Annotated[str | None, typer.Option(help="load only this batch id")] = None,
-    replace: Annotated[bool, typer.Option(help="replace a batch that is already loaded")] = False,
-    skip_loaded: Annotated[
-        bool, typer.Option(help="pass over batches already loaded instead of refusing")
-    ] = False,
+    batch: load_cli.Batch = None,
+    replace: load_cli.Replace = False,
+    skip_loaded: load_cli.SkipLoaded = False,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
         "medallion"
     ),
@@ -128,11 +127,7 @@ def load(
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
     except (AccessError, LoadError, QueryError) as exc:
         raise _fail(str(exc)) from exc
-    if not batches:
-        console.print("nothing to load: every batch is already loaded")
-    for b in batches:
-        verb = "replaced" if b.replaced else "loaded"
-        console.print(f"{verb} batch {b.batch_id} into {namespace}/{release}: {b.rows:,} rows")
+    load_cli.report(batches, f"{namespace}/{release}")
 
 
 @app.command("install-operator")
