@@ -21,6 +21,7 @@ from tests.cluster.kube import Kube, pod
 
 pytestmark = pytest.mark.cluster
 
+
 @pytest.fixture(autouse=True)
 def _own_namespaces(kube: Kube) -> Iterator[None]:
     """Each test's namespaces go when it ends, so nothing it ran keeps using the node."""
