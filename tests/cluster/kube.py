@@ -85,6 +85,24 @@ class Kube:
         return self.run("-n", namespace, "logs", name, check=False)
 
 
+def connect_script(host: str, port: int, seconds: int = 20) -> str:
+    """Python for a probe pod: exit 0 once a TCP connection to ``host:port`` opens, 1 if none
+    does within ``seconds``. A new pod's address reaches the NetworkPolicy agent a moment after the
+    pod starts, and a refused first attempt says nothing yet, so the probe keeps trying."""
+    return (
+        "import socket, sys, time\n"
+        f"deadline = time.monotonic() + {seconds}\n"
+        "while True:\n"
+        "    try:\n"
+        f"        socket.create_connection(({host!r}, {port}), timeout=3).close()\n"
+        "        print('open'); sys.exit(0)\n"
+        "    except OSError as error:\n"
+        "        if time.monotonic() > deadline:\n"
+        "            print('blocked:', error); sys.exit(1)\n"
+        "        time.sleep(1)\n"
+    )
+
+
 def pod(
     name: str,
     image: str,

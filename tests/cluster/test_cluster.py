@@ -17,7 +17,7 @@ from medallion.cluster.build import VERSIONS
 from medallion.cluster.config import ClusterConfig
 from medallion.images import IMAGES
 from medallion.paths import charts_file
-from tests.cluster.kube import Kube, pod
+from tests.cluster.kube import Kube, connect_script, pod
 
 pytestmark = pytest.mark.cluster
 
@@ -204,21 +204,10 @@ def test_minio_answers_its_health_check(kube: Kube, load: Load) -> None:
     assert phase == "Succeeded" and "status 200" in logs, logs
 
 
-CONNECT = (
-    "import socket,sys\n"
-    "try:\n"
-    "    s=socket.create_connection(('web.{ns}.svc.cluster.local',8080),timeout=4)\n"
-    "    s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n'); print('answer', s.recv(12)); sys.exit(0)\n"
-    "except OSError as e:\n"
-    "    print('refused or timed out:', e); sys.exit(1)\n"
-)
-
-
 def _connects(kube: Kube, ns: str, name: str, labels: dict[str, str]) -> bool:
     kube.run("-n", ns, "delete", "pod", name, "--ignore-not-found", "--wait")
-    kube.apply(
-        pod(name, TOOLS, ["python3", "-c", CONNECT.format(ns=ns)], namespace=ns, labels=labels)
-    )
+    script = connect_script(f"web.{ns}.svc.cluster.local", 8080)
+    kube.apply(pod(name, TOOLS, ["python3", "-c", script], namespace=ns, labels=labels))
     return kube.wait_pod_done(ns, name) == "Succeeded"
 
 

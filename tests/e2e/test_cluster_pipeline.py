@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from tests.cluster.kube import Kube, pod
+from tests.cluster.kube import Kube, connect_script, pod
 from tests.conftest import StackHandle
 
 from medallion.artifacts import layout
@@ -245,20 +245,7 @@ def test_cli_triggers_and_status_work_against_the_cluster(
 
 
 def _can_connect(kube: Kube, name: str, host: str, port: int, labels: dict[str, str]) -> bool:
-    """A pod with ``labels`` tries to connect for 20 s (a new pod's address reaches the policy
-    agent a moment after the pod starts): True if any attempt connects."""
-    script = (
-        "import socket,sys,time\n"
-        "deadline = time.monotonic() + 20\n"
-        "while True:\n"
-        "    try:\n"
-        f"        socket.create_connection(({host!r}, {port}), timeout=3).close(); print('open')\n"
-        "        sys.exit(0)\n"
-        "    except OSError as e:\n"
-        "        if time.monotonic() > deadline:\n"
-        "            print('blocked:', e); sys.exit(1)\n"
-        "        time.sleep(1)\n"
-    )
+    script = connect_script(host, port)
     kube.run("-n", NS, "delete", "pod", name, "--ignore-not-found", "--wait")
     kube.apply(pod(name, IMAGES["dbt"].ref, ["python3", "-c", script], namespace=NS, labels=labels))
     return kube.wait_pod_done(NS, name) == "Succeeded"
