@@ -129,8 +129,11 @@ def _local_volumes(cfg: ClusterConfig) -> str:
     docs = []
     for index in range(LOCAL_VOLUMES):
         path = cfg.volumes / f"pv-{index:02d}"
-        path.mkdir(parents=True, exist_ok=True)
-        path.chmod(0o777)
+        if not path.exists():
+            # only when new: the kubelet gives a volume's root to the pod's fsGroup at first use,
+            # and resetting its mode at every start made it redo that over PostgreSQL's data
+            path.mkdir(parents=True)
+            path.chmod(0o777)
         docs.append(
             {
                 "apiVersion": "v1",
