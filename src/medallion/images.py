@@ -217,6 +217,27 @@ def image_id(ref: str, tool: str | None = None) -> str | None:
     return result.stdout.strip() or None
 
 
+def by_repository(repository: str) -> str:
+    """The name of the project image published as ``repository`` (e.g. medallion/dbt)."""
+    for name, image in IMAGES.items():
+        if image.ref.rsplit(":", 1)[0] == repository:
+            return name
+    known = ", ".join(i.ref.rsplit(":", 1)[0] for i in IMAGES.values())
+    raise ImageError(f"{repository or '(none)'} is not a project image ({known})")
+
+
+def tag(ref: str, new: str, tool: str | None = None) -> str:
+    """Give the local image ``ref`` the further name ``new``; returns its ID."""
+    tool = tool or builder()
+    found = image_id(ref, tool)
+    if found is None:
+        raise ImageError(f"{ref} is not built: run medallion images build")
+    result = subprocess.run([tool, "tag", ref, new], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ImageError(f"{tool} tag {ref} {new}: {result.stderr.strip()}")
+    return found
+
+
 def image_size(ref: str, tool: str | None = None) -> str:
     """The size of a local image as the builder reports it (e.g. "127 MB")."""
     tool = tool or builder()

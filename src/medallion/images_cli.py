@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -67,3 +68,29 @@ def archive(
             typer.echo(str(images.archive(name)))  # plain: scripts read these paths
     except images.ImageError as exc:
         raise _fail(str(exc)) from exc
+
+
+@app.command("skaffold-build")
+def skaffold_build() -> None:
+    """skaffold's custom builder (profile ``local``): build ``$IMAGE`` with the project's builder
+    and import it into the local cluster.
+
+    skaffold names an image it did not push after its ID (``REPO:<image id>``) and deploys that
+    name, so the image is imported under both names. skaffold reads the ID through the Docker API
+    of the same image store (``DOCKER_HOST`` from ``medallion cluster env``).
+    """
+    from medallion.cluster import addons
+    from medallion.cluster.config import ClusterConfig
+
+    ref, repo = os.environ.get("IMAGE", ""), os.environ.get("IMAGE_REPO", "")
+    try:
+        name = images.by_repository(repo)
+        console.print(f"builder: {images.builder()}", highlight=False)
+        images.build([name], on_done=_show)
+        image_id = images.tag(images.IMAGES[name].ref, ref)
+        by_id = f"{repo}:{image_id.removeprefix('sha256:')}"
+        images.tag(ref, by_id)
+        loaded = addons.load_images(ClusterConfig.from_env(), [ref, by_id])
+    except (images.ImageError, addons.AddonError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{ref} ({by_id}): imported {len(loaded)} name(s) into the cluster")

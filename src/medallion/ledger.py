@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from medallion import __version__
 from medallion.paths import project_dir
+from medallion.run.dbt import LayerResult
 from medallion.trino_client import Result, query
 
 TABLE = "serving.audit.pipeline_runs"
@@ -34,8 +37,15 @@ class RunRecord:
     code_version: str
 
 
+#: Set in the images (their tag): a pod has no checkout to describe.
+CODE_VERSION_ENV = "MEDALLION_CODE_VERSION"
+
+
 def code_version() -> str:
-    """The package version and the checkout's commit (``+dirty`` with local changes)."""
+    """The package version and the checkout's commit (``+dirty`` with local changes), or what
+    the image says it was built from."""
+    if image := os.environ.get(CODE_VERSION_ENV):
+        return f"{__version__}+{image}"
     try:
         sha = subprocess.run(
             ["git", "-C", str(project_dir()), "describe", "--always", "--dirty=+dirty"],
@@ -76,6 +86,41 @@ def record(env: Mapping[str, str], rec: RunRecord) -> None:
             rec.code_version,
         ],
     )
+
+
+def recorded(
+    env: Mapping[str, str], layer: str, pipeline_id: str, run: Callable[[], LayerResult]
+) -> LayerResult:
+    """Run one layer and write its row, whatever the outcome: ``medallion run`` on the embedded
+    stack and the CronJobs' containers on Kubernetes (``medallion.run.job``) both go through here.
+
+    A crash of the runner itself is a failed run too. A ledger that cannot be written raises:
+    the run must not look recorded when it is not.
+    """
+    started = dt.datetime.now(dt.UTC)
+    began = time.monotonic()
+    try:
+        result = run()
+    except Exception as exc:
+        result = LayerResult(
+            layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
+        )
+    record(
+        env,
+        RunRecord(
+            run_id=new_id(),
+            pipeline_id=pipeline_id,
+            layer=layer,
+            started_at=started,
+            finished_at=dt.datetime.now(dt.UTC),
+            status="success" if result.success else "failed",
+            rows_written=result.rows_written,
+            models=len(result.models),
+            error=result.error,
+            code_version=code_version(),
+        ),
+    )
+    return result
 
 
 def recent(env: Mapping[str, str], limit: int = 20) -> Result:

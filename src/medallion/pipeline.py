@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Mapping
 
@@ -55,30 +54,9 @@ def run_and_record(
     freshness: bool = True,
 ) -> LayerResult:
     """Run one layer and write its row to the ledger, whatever the outcome."""
-    started = dt.datetime.now(dt.UTC)
-    began = time.monotonic()
-    try:
-        result = run_one(env, layer, cores, dbt_vars, freshness)
-    except Exception as exc:  # a crash of the runner itself is a failed run too
-        result = LayerResult(
-            layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
-        )
-    ledger.record(
-        env,
-        ledger.RunRecord(
-            run_id=ledger.new_id(),
-            pipeline_id=pipeline_id,
-            layer=layer,
-            started_at=started,
-            finished_at=dt.datetime.now(dt.UTC),
-            status="success" if result.success else "failed",
-            rows_written=result.rows_written,
-            models=len(result.models),
-            error=result.error,
-            code_version=ledger.code_version(),
-        ),
+    return ledger.recorded(
+        env, layer, pipeline_id, lambda: run_one(env, layer, cores, dbt_vars, freshness)
     )
-    return result
 
 
 def run_pipeline(

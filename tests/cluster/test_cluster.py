@@ -14,6 +14,7 @@ import yaml
 
 from medallion.cluster import lifecycle, netns
 from medallion.cluster.build import VERSIONS
+from medallion.cluster.components import unix_http_ok
 from medallion.cluster.config import ClusterConfig
 from medallion.images import IMAGES
 from medallion.paths import charts_file
@@ -304,6 +305,15 @@ def test_cronjob_runs_on_demand_with_create_job_from(kube: Kube, load: Load) -> 
     kube.run("-n", ns, "create", "job", "--from=cronjob/layer", "layer-now")
     kube.run("-n", ns, "wait", "job/layer-now", "--for=condition=Complete", "--timeout=180s")
     assert "layer ran" in kube.run("-n", ns, "logs", "job/layer-now")
+
+
+def test_image_api_serves_the_builders_images(cluster: ClusterConfig) -> None:
+    """skaffold's local builder asks this Docker API for the IDs of the images buildah built
+    (one store); ``medallion cluster env`` points DOCKER_HOST at it."""
+    assert lifecycle.env(cluster)["DOCKER_HOST"] == f"unix://{cluster.image_api_socket}"
+    assert unix_http_ok(cluster.image_api_socket, "/_ping")
+    assert unix_http_ok(cluster.image_api_socket, f"/v1.41/images/{IMAGES['dbt'].ref}/json")
+    assert not unix_http_ok(cluster.image_api_socket, "/v1.41/images/medallion/none:0/json")
 
 
 def _leftovers(cfg: ClusterConfig) -> list[str]:

@@ -11,6 +11,7 @@ built, imported into the node.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,7 +24,9 @@ import pytest
 from tests.cluster.kube import Kube, connect_script, pod
 from tests.conftest import StackHandle
 
+from medallion import ledger
 from medallion.artifacts import layout
+from medallion.cluster import lifecycle
 from medallion.cluster.build import bin_dir
 from medallion.cluster.config import ClusterConfig
 from medallion.images import IMAGES
@@ -31,6 +34,7 @@ from medallion.k8s import operator
 from medallion.k8s.access import Release, forwarded_env
 from medallion.k8s.charts import Helm
 from medallion.paths import project_dir
+from medallion.trino_client import query
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -225,7 +229,35 @@ def test_gold_marts_equal_the_embedded_stacks(
         assert cluster_marts[table] == rows, f"{table} differs"
 
 
-def test_pipeline_cronjob_runs_every_layer_in_order(layers_ran: dict[str, Any], kube: Kube) -> None:
+def _ledger(cluster: ClusterConfig) -> list[dict[str, Any]]:
+    release = Release(NS, RELEASE, str(cluster.host_kubeconfig), binary=str(bin_dir() / "kubectl"))
+    with forwarded_env(release) as env:
+        result = query(
+            env,
+            "select pipeline_id, layer, status, rows_written, models, error, code_version "
+            f"from {ledger.TABLE} order by started_at",
+        )
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def test_every_layer_job_writes_its_ledger_row(
+    layers_ran: dict[str, Any], deployed: ClusterConfig
+) -> None:
+    """Each Job from a layer's CronJob wrote one row, as ``medallion run`` does: its pipeline
+    id is the Job's name, and silver's rows are what its SparkApplication committed."""
+    rows = _ledger(deployed)
+    for layer in ("bronze", "silver", "gold"):
+        (row,) = [r for r in rows if r["pipeline_id"] == layers_ran[layer]]
+        assert row["layer"] == layer
+        assert row["status"] == "success", row
+        assert row["models"] > 0 and row["rows_written"] > 0, row
+        assert row["error"] is None
+        assert IMAGES["dbt"].ref in row["code_version"], row
+
+
+def test_pipeline_cronjob_runs_every_layer_in_order(
+    layers_ran: dict[str, Any], kube: Kube, deployed: ClusterConfig
+) -> None:
     job = trigger(kube, "pipeline")
     pods = kube.get("pods", "-n", NS, "-l", f"job-name={job}")["items"]
     assert pods
@@ -233,6 +265,11 @@ def test_pipeline_cronjob_runs_every_layer_in_order(layers_ran: dict[str, Any], 
     order = [s["name"] for s in statuses]
     assert order.index("bronze") < order.index("silver") < order.index("gold"), order
     assert all(s["state"]["terminated"]["exitCode"] == 0 for s in statuses), statuses
+    # one pipeline id, three rows, in the order they ran
+    rows = [r for r in _ledger(deployed) if r["pipeline_id"] == job]
+    assert [(r["layer"], r["status"]) for r in rows] == [
+        ("bronze", "success"), ("silver", "success"), ("gold", "success"),
+    ]  # fmt: skip
 
 
 def test_cli_triggers_and_status_work_against_the_cluster(
@@ -242,6 +279,8 @@ def test_cli_triggers_and_status_work_against_the_cluster(
     assert "succeeded" in out
     status = cli(deployed, "k8s", "status", "--namespace", NS)
     assert f"{RELEASE}-silver" in status and f"{RELEASE}-gold" in status
+    ledger_rows = cli(deployed, "k8s", "runs", "--namespace", NS, "--limit", "50")
+    assert "silver" in ledger_rows and "success" in ledger_rows, ledger_rows
 
 
 def _can_connect(kube: Kube, name: str, host: str, port: int, labels: dict[str, str]) -> bool:
@@ -311,6 +350,32 @@ def test_a_cronjob_fires_on_its_schedule_and_upgrade_rolls_only_what_changed(
         in ("ReplicaSet", "StatefulSet")
     }
     assert before and after == before
+
+
+def test_skaffold_run_local_builds_and_deploys_to_the_cluster(
+    layers_ran: dict[str, Any], deployed: ClusterConfig, kube: Kube
+) -> None:
+    """``skaffold run -p local``: the project's builder makes the images, the cluster gets them,
+    the release is upgraded to them, and a layer Job runs on the image skaffold built."""
+    env = {
+        **os.environ,
+        **lifecycle.env(deployed),
+        "PATH": f"{bin_dir()}:{layout().helm.parent}:{os.environ['PATH']}",
+        "MEDALLION": str(Path(sys.executable).with_name("medallion")),
+    }
+    argv = [str(bin_dir() / "skaffold"), "run", "-p", "local", "--update-check=false",
+            "--interactive=false", "--status-check=true"]  # fmt: skip
+    result = subprocess.run(
+        argv, cwd=project_dir(), env=env, capture_output=True, text=True, timeout=2400, check=False
+    )
+    assert result.returncode == 0, f"{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+    cronjob = kube.get("cronjob", f"{RELEASE}-gold", "-n", NS)
+    pod_spec = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    # skaffold deploys an image it did not push under its ID
+    assert re.fullmatch(r"medallion/dbt:[0-9a-f]{64}", pod_spec["containers"][0]["image"])
+    job = trigger(kube, "gold")
+    (row,) = [r for r in _ledger(deployed) if r["pipeline_id"] == job]
+    assert row["status"] == "success", row
 
 
 def test_uninstall_keeps_the_data_volumes(

@@ -64,51 +64,52 @@ def test_every_layer_is_a_cronjob_with_the_trigger_contract(docs: Docs) -> None:
 
 
 @pytest.mark.parametrize("layer", ["bronze", "gold"])
-def test_dbt_layers_run_the_dbt_build(docs: Docs, layer: str) -> None:
+def test_dbt_layers_run_the_layer_job(docs: Docs, layer: str) -> None:
+    """The container runs what ``medallion run`` runs (medallion.run.dbt.run_layer) and writes
+    the ledger's row; the Job's name is the run's pipeline id."""
     cj = by_kind(docs, "CronJob")[f"medallion-{layer}"]
-    (container,) = dig(cj, "spec", "jobTemplate", "spec", "template", "spec", "containers")
-    assert container["command"] == [
-        "dbt", "build", "--project-dir", "/opt/medallion/dbt",
-        "--profiles-dir", "/opt/medallion/profiles", "--target", "trino",
-        "--selector", layer,
-    ]  # fmt: skip
+    pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
+    assert "initContainers" not in pod
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "medallion.run.job", layer]
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     assert mounts["/opt/medallion/profiles"] == "profiles"
-    env = {e["name"]: e.get("value") for e in container["env"]}
-    assert env["DBT_PROFILES_DIR"] == "/opt/medallion/profiles"
+    env = {e["name"]: e.get("value") or e.get("valueFrom") for e in container["env"]}
+    assert env["MEDALLION_DBT_PROFILES_DIR"] == "/opt/medallion/profiles"
+    assert env["MEDALLION_DBT_PROJECT_DIR"] == "/opt/medallion/dbt"
+    assert env["MEDALLION_PIPELINE_ID"] == {
+        "fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}
+    }
 
 
-def test_bronze_checks_the_landing_freshness_first(docs: Docs) -> None:
-    cj = by_kind(docs, "CronJob")["medallion-bronze"]
-    (init,) = dig(cj, "spec", "jobTemplate", "spec", "template", "spec", "initContainers")
-    assert init["name"] == "bronze-freshness"
-    assert init["command"] == [
-        "dbt", "source", "freshness", "--project-dir", "/opt/medallion/dbt",
-        "--profiles-dir", "/opt/medallion/profiles", "--target", "trino",
-        "--select", "source:landing",
-    ]  # fmt: skip
-    pipeline = by_kind(docs, "CronJob")["medallion-pipeline"]
-    steps = dig(pipeline, "spec", "jobTemplate", "spec", "template", "spec", "initContainers")
-    assert [c["name"] for c in steps][:2] == ["bronze-freshness", "bronze"]
+def test_bronze_freshness_check_can_be_turned_off(helm: Helm) -> None:
+    docs = helm.template(set_values=["bronze.freshness=false"])
+    for name in ("medallion-bronze", "medallion-pipeline"):
+        pod = dig(by_kind(docs, "CronJob")[name], "spec", "jobTemplate", "spec", "template", "spec")
+        bronze = next(c for c in pod.get("initContainers", []) + pod["containers"]
+                      if c["name"] == "bronze")  # fmt: skip
+        assert bronze["command"][-2:] == ["bronze", "--skip-freshness"], name
 
 
 def test_silver_cronjob_runs_the_submitter(docs: Docs) -> None:
     cj = by_kind(docs, "CronJob")["medallion-silver"]
     pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
     (container,) = pod["containers"]
-    assert container["command"][:3] == ["python", "-m", "medallion.k8s.submitter"]
+    assert container["command"][:4] == ["python", "-m", "medallion.run.job", "silver"]
     assert pod["serviceAccountName"] == "medallion-submitter"
     template = container["command"][container["command"].index("--template") + 1]
     mount = next(m for m in container["volumeMounts"] if template.startswith(m["mountPath"]))
     volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
     assert volume["configMap"]["name"] in by_kind(docs, "ConfigMap")
+    env = {e["name"] for e in container["env"]}
+    assert {"TRINO_HOST", "TRINO_PORT", "MEDALLION_PIPELINE_ID"} <= env
 
 
 def test_pipeline_runs_bronze_silver_gold_in_order(docs: Docs) -> None:
     cj = by_kind(docs, "CronJob")["medallion-pipeline"]
     pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
     order = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
-    assert order == ["bronze-freshness", "bronze", "silver", "gold"]
+    assert order == ["bronze", "silver", "gold"]
 
 
 def test_silver_executors_follow_silver_replicas(helm: Helm) -> None:

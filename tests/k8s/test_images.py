@@ -294,3 +294,11 @@ def test_committed_files_name_no_registry_host_or_machine_path() -> None:
         if path.is_file() and path.suffix != ".tgz":
             match = forbidden.search(path.read_text(errors="replace"))
             assert not match, f"{path.relative_to(ROOT)}: {match.group(0) if match else ''}"
+
+
+def test_skaffold_names_map_to_project_images() -> None:
+    """skaffold's custom builder gets an image's repository (IMAGE_REPO); it names one image."""
+    assert images.by_repository("medallion/dbt") == "dbt"
+    assert images.by_repository("medallion/hive-metastore") == "hive-metastore"
+    with pytest.raises(images.ImageError, match="not a project image"):
+        images.by_repository("medallion/unknown")

@@ -83,7 +83,7 @@ def test_job_from_cronjob_is_what_kubectl_creates(bronze_cronjob: Any) -> None:
         "CronJob", "medallion-bronze", "1234-abcd", True,
     )  # fmt: skip
     assert job.spec == template.spec
-    assert job.spec.template.spec.containers[0].command[:2] == ["dbt", "build"]
+    assert job.spec.template.spec.containers[0].command[2:] == ["medallion.run.job", "bronze"]
 
 
 def test_manual_job_names_fit() -> None:

@@ -36,8 +36,8 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- include "common.containerSecurityContext" (dict "ctx" .ctx "override" .ctx.Values.containerSecurityContext) -}}
 {{- end -}}
 
-{{/* Environment of a dbt-trino container: what files/dbt/profiles.yml reads with env_var(). */}}
-{{- define "medallion.dbtEnv" -}}
+{{/* Where Trino is: read by dbt's profile and by the ledger (medallion.trino_client). */}}
+{{- define "medallion.trinoEnv" -}}
 - name: TRINO_HOST
   value: {{ include "medallion.trinoHost" . | quote }}
 - name: TRINO_PORT
@@ -46,6 +46,11 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
   value: {{ .Values.query.user | quote }}
 - name: TRINO_HTTP_SCHEME
   value: {{ .Values.query.scheme | quote }}
+{{- end -}}
+
+{{/* Environment of a dbt-trino container: what files/dbt/profiles.yml reads with env_var(). */}}
+{{- define "medallion.dbtEnv" -}}
+{{ include "medallion.trinoEnv" . }}
 - name: DBT_TARGET
   value: trino
 - name: DBT_THREADS
@@ -64,37 +69,43 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- end -}}
 
 {{/*
-A dbt container running one layer's selector (dbt/selectors.yml): (dict "ctx" . "layer" "bronze").
-With "freshness" true it runs `dbt source freshness` of the landing files instead, named
-<layer>-freshness: a source past its error_after fails it, and so stops the build after it.
+Environment of every layer container (medallion.run.job): the Job's name is the pipeline id of the
+ledger's rows, the image tag their code version.
+*/}}
+{{- define "medallion.jobEnv" -}}
+- name: MEDALLION_PIPELINE_ID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+- name: MEDALLION_CODE_VERSION
+  value: {{ include "common.image" (dict "ctx" . "image" .Values.images.dbt) | quote }}
+- name: MEDALLION_DBT_PROJECT_DIR
+  value: {{ include "medallion.dbtProjectDir" . }}
+- name: MEDALLION_DBT_PROFILES_DIR
+  value: {{ include "medallion.profilesDir" . }}
+{{- end -}}
+
+{{/*
+A layer container: `python -m medallion.run.job LAYER` runs dbt-trino's build of the layer's
+selector (dbt/selectors.yml) and writes the run's row to the ledger (serving.audit.pipeline_runs),
+as `medallion run` does on the embedded stack: (dict "ctx" . "layer" "bronze"). Bronze first
+checks the landing files' freshness (dbt source freshness) unless bronze.freshness is false.
 */}}
 {{- define "medallion.dbtContainer" -}}
-- name: {{ .layer }}{{ if .freshness }}-freshness{{ end }}
+- name: {{ .layer }}
   image: {{ include "common.image" (dict "ctx" .ctx "image" .ctx.Values.images.dbt) }}
   imagePullPolicy: {{ include "common.imagePullPolicy" (dict "image" .ctx.Values.images.dbt) }}
   command:
-    - dbt
-    {{- if .freshness }}
-    - source
-    - freshness
-    {{- else }}
-    - build
-    {{- end }}
-    - --project-dir
-    - {{ include "medallion.dbtProjectDir" .ctx }}
-    - --profiles-dir
-    - {{ include "medallion.profilesDir" .ctx }}
-    - --target
-    - trino
-    {{- if .freshness }}
-    - --select
-    - source:landing
-    {{- else }}
-    - --selector
+    - python
+    - -m
+    - medallion.run.job
     - {{ .layer }}
+    {{- if and (eq .layer "bronze") (not .ctx.Values.bronze.freshness) }}
+    - --skip-freshness
     {{- end }}
   env:
     {{- include "medallion.dbtEnv" .ctx | nindent 4 }}
+    {{- include "medallion.jobEnv" .ctx | nindent 4 }}
   resources:
     {{- toYaml .ctx.Values.dbt.resources | nindent 4 }}
   securityContext:
@@ -107,7 +118,10 @@ With "freshness" true it runs `dbt source freshness` of the landing files instea
       mountPath: /tmp
 {{- end -}}
 
-{{/* The silver submitter container: creates a SparkApplication from the template and waits. */}}
+{{/*
+The silver container: `python -m medallion.run.job silver` creates a SparkApplication from the
+template, waits for its end and writes the run's row to the ledger through Trino.
+*/}}
 {{- define "medallion.submitterContainer" -}}
 - name: silver
   image: {{ include "common.image" (dict "ctx" . "image" .Values.images.dbt) }}
@@ -115,7 +129,8 @@ With "freshness" true it runs `dbt source freshness` of the landing files instea
   command:
     - python
     - -m
-    - medallion.k8s.submitter
+    - medallion.run.job
+    - silver
     - --template
     - {{ include "medallion.silverTemplateDir" . }}/sparkapplication.yaml
     - --timeout
@@ -129,6 +144,8 @@ With "freshness" true it runs `dbt source freshness` of the landing files instea
       valueFrom:
         fieldRef:
           fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+    {{- include "medallion.trinoEnv" . | nindent 4 }}
+    {{- include "medallion.jobEnv" . | nindent 4 }}
     - name: HOME
       value: /tmp
   resources:

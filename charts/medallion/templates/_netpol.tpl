@@ -72,6 +72,17 @@
 {{- end }}
 {{- end -}}
 
+{{/* To the query engine: the chart's Trino, or any address on its port when it is external. */}}
+{{- define "medallion.egressQuery" -}}
+{{- if .Values.trino.enabled -}}
+{{ include "medallion.egressTrino" . }}
+{{- else -}}
+- ports:
+    - port: {{ .Values.query.port }}
+      protocol: TCP
+{{- end -}}
+{{- end -}}
+
 {{- define "medallion.egressTrino" -}}
 - to:
     {{- include "medallion.peer" (dict "ctx" . "name" "trino") | nindent 4 }}

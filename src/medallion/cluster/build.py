@@ -210,9 +210,22 @@ KUBE_ROUTER = GoCommand(
 )
 
 
+SKAFFOLD_MODULE = "github.com/GoogleContainerTools/skaffold/v2"
+SKAFFOLD = GoCommand(
+    "skaffold",
+    SKAFFOLD_MODULE,
+    VERSIONS["skaffold"],
+    "./cmd/skaffold",
+    # without it `skaffold version` prints nothing
+    ldflags=(f"-X {SKAFFOLD_MODULE}/pkg/skaffold/version.version={VERSIONS['skaffold']}",),
+)
+
+
 def build_all(log: Path) -> None:
-    """Every binary the cluster runs that Debian does not package."""
+    """Every binary the cluster runs that Debian does not package, and skaffold (the ``local``
+    profile of skaffold.yaml deploys to this cluster)."""
     build_kubernetes(log)
     go_install("coredns", "github.com/coredns/coredns", VERSIONS["coredns"], log)
     go_build(KUBE_ROUTER, log)
     build_pause(log)
+    go_build(SKAFFOLD, log)

@@ -87,6 +87,18 @@ def _http_ok(cfg: ClusterConfig, url: str, *, tls: bool = False) -> bool:
     return netns.call_in_netns(cfg, get)
 
 
+def unix_http_ok(path: Path, request_path: str) -> bool:
+    """GET ``request_path`` over the Unix socket ``path``; True on a 200 answer."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(2.0)
+        try:
+            sock.connect(str(path))
+            sock.sendall(f"GET {request_path} HTTP/1.0\r\nHost: local\r\n\r\n".encode())
+            return sock.recv(64).split(b" ")[1:2] == [b"200"]
+        except OSError:
+            return False
+
+
 def _tcp_open_on_host(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1.0)
@@ -218,6 +230,7 @@ def processes(cfg: ClusterConfig) -> list[Process]:
     etcd_url = f"http://127.0.0.1:{ETCD_PORT}"
     peer_url = f"http://127.0.0.1:{ETCD_PEER_PORT}"
     socat = system_binary("socat")
+    api = cfg.image_api_socket
     return [
         Process(
             "etcd",
@@ -357,5 +370,13 @@ def processes(cfg: ClusterConfig) -> list[Process]:
                 "--metrics-port=0",
             ],
             ready=lambda: _http_ok(cfg, f"http://127.0.0.1:{KUBE_ROUTER_HEALTH_PORT}/healthz"),
+        ),
+        # Not part of Kubernetes: the Docker API over the images that buildah builds (the same
+        # store), which skaffold's local builder asks for image IDs (`skaffold run -p local`).
+        # A Unix socket only; it runs no container.
+        Process(
+            "image-api",
+            [system_binary("podman"), "system", "service", "--time=0", f"unix://{api}"],
+            ready=lambda: unix_http_ok(cfg.image_api_socket, "/_ping"),
         ),
     ]

@@ -92,6 +92,11 @@ class ClusterConfig:
         return self.run / "containerd.sock"
 
     @property
+    def image_api_socket(self) -> Path:
+        """The Docker-compatible API of the image store (podman), for skaffold's local builder."""
+        return self.run / "image-api.sock"
+
+    @property
     def api_socket(self) -> Path:
         return self.run / "apiserver.sock"
 

@@ -269,5 +269,5 @@ def running(cfg: ClusterConfig) -> Iterator[ClusterConfig]:
 
 
 def env(cfg: ClusterConfig) -> dict[str, str]:
-    """What a shell needs to use the cluster from the host (kubectl, helm, the CLI)."""
-    return {"KUBECONFIG": str(cfg.host_kubeconfig)}
+    """What a shell needs to use the cluster from the host (kubectl, helm, the CLI, skaffold)."""
+    return {"KUBECONFIG": str(cfg.host_kubeconfig), "DOCKER_HOST": f"unix://{cfg.image_api_socket}"}

@@ -130,6 +130,33 @@ def load(
     load_cli.report(batches, f"{namespace}/{release}")
 
 
+@app.command("runs")
+def runs_(
+    limit: Annotated[int, typer.Option(help="how many")] = 20,
+    *,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
+        "medallion"
+    ),
+    release: ReleaseOpt = "medallion",
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+) -> None:
+    """`medallion runs` on a release: the ledger rows its layer Jobs wrote, read through a
+    port-forward to its Trino."""
+    from medallion.console import render_rows
+    from medallion.k8s.access import AccessError, Release, forwarded_env
+    from medallion.ledger import recent
+    from medallion.trino_client import QueryError
+
+    target = Release(namespace, release, kubeconfig, context)
+    try:
+        with forwarded_env(target) as env:
+            result = recent(env, limit)
+    except (AccessError, QueryError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(render_rows(result.columns, result.rows, "table"))
+
+
 @app.command("install-operator")
 def install_operator(
     values: Annotated[Path, typer.Option(help="values for the operator's chart")] = Path(

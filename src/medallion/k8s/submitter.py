@@ -170,6 +170,8 @@ class Submitter:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
+    #: the operator's error message of the last application that ended (None if it gave none)
+    message: str | None = None
 
     def create(self, app: dict[str, Any]) -> str:
         name = str(app["metadata"]["name"])
@@ -246,6 +248,7 @@ class Submitter:
 
     def _finish(self, name: str, obj: dict[str, Any], code: ExitCode) -> ExitCode:
         message = ((obj.get("status") or {}).get("applicationState") or {}).get("errorMessage")
+        self.message = str(message) if message else None
         verdict = "completed" if code is ExitCode.COMPLETED else f"ended {code.name}"
         self.log(f"{name} {verdict}" + (f": {message}" if message else ""))
         return code
@@ -281,30 +284,45 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: the exit status is the application's outcome (see ExitCode)."""
-    args = parse_args(argv)
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    code: ExitCode
+    message: str | None
+
+    def describe(self) -> str:
+        """One line for a log or the run ledger."""
+        verdict = "completed" if self.code is ExitCode.COMPLETED else f"ended {self.code.name}"
+        return f"{KIND} {self.name} {verdict}" + (f": {self.message}" if self.message else "")
+
+
+def submit(args: argparse.Namespace) -> Outcome:
+    """Create the application of ``args.template`` under a unique name and wait for its end."""
     from kubernetes import client
 
     from medallion.k8s._client import load_config, watch_stream
 
     load_config(kubeconfig=args.kubeconfig)
     namespace = current_namespace(args.namespace)
+    template = load_template(args.template)
+    base = str(template.get("metadata", {}).get("name") or "silver")
+    name = unique_name(base, datetime.now(UTC), secrets.token_hex(2))
+    app = build_application(
+        template,
+        name=name,
+        namespace=namespace,
+        executors=args.executors,
+        triggered_by=os.environ.get("MEDALLION_TRIGGERED_BY"),
+    )
+    submitter = Submitter(api=client.CustomObjectsApi(), namespace=namespace, stream=watch_stream())
+    code = submitter.run(app, args.timeout)
+    return Outcome(name, code, submitter.message)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: the exit status is the application's outcome (see ExitCode)."""
     try:
-        template = load_template(args.template)
-        base = str(template.get("metadata", {}).get("name") or "silver")
-        name = unique_name(base, datetime.now(UTC), secrets.token_hex(2))
-        app = build_application(
-            template,
-            name=name,
-            namespace=namespace,
-            executors=args.executors,
-            triggered_by=os.environ.get("MEDALLION_TRIGGERED_BY"),
-        )
-        submitter = Submitter(
-            api=client.CustomObjectsApi(), namespace=namespace, stream=watch_stream()
-        )
-        return int(submitter.run(app, args.timeout))
+        return int(submit(parse_args(argv)).code)
     except SubmitterError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return int(ExitCode.ERROR)

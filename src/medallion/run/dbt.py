@@ -46,12 +46,19 @@ class LayerResult:
         return sum(n.rows or 0 for n in self.models)
 
 
+#: In the images the project and the profiles are not in a checkout: the pods say where they are.
+PROJECT_DIR_ENV = "MEDALLION_DBT_PROJECT_DIR"
+PROFILES_DIR_ENV = "MEDALLION_DBT_PROFILES_DIR"
+
+
 def dbt_dir() -> Path:
-    return project_dir() / "dbt"
+    env = os.environ.get(PROJECT_DIR_ENV)
+    return Path(env) if env else project_dir() / "dbt"
 
 
 def profiles_dir() -> Path:
-    return charts_file("medallion", "files", "dbt")
+    env = os.environ.get(PROFILES_DIR_ENV)
+    return Path(env) if env else charts_file("medallion", "files", "dbt")
 
 
 def _common(target: str) -> list[str]:

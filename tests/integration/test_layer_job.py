@@ -1,0 +1,68 @@
+"""The chart's layer containers (``python -m medallion.run.job``) against the real stack: the
+same dbt run as ``medallion run``, and its row in the ledger, success or failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medallion import ledger
+from medallion.generate import generate
+from medallion.load import load_dir
+from tests.conftest import REPO, StackHandle
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def job(stack: StackHandle, pipeline_id: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The container's command with the pod's environment: the stack's endpoints, the Job name."""
+    env = {**os.environ, **stack.env, "MEDALLION_PIPELINE_ID": pipeline_id}
+    return subprocess.run(
+        [sys.executable, "-m", "medallion.run.job", *args],
+        env=env, capture_output=True, text=True, check=False, cwd=REPO, timeout=1200,
+    )  # fmt: skip
+
+
+def rows_of(stack: StackHandle, pipeline_id: str) -> list[tuple[object, ...]]:
+    return stack.sql(
+        f"select layer, status, rows_written, models, error from {ledger.TABLE} "
+        f"where pipeline_id = '{pipeline_id}' order by started_at"
+    ).rows
+
+
+@pytest.fixture(scope="module")
+def landed(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> StackHandle:
+    out: Path = tmp_path_factory.mktemp("olist")
+    generate(out, scale=0.01, days=1, seed=5, defects=0.0)
+    load_dir(stack.env, out)
+    return stack
+
+
+def test_a_layer_job_runs_dbt_and_records_its_run(landed: StackHandle) -> None:
+    done = job(landed, "bronze-manual-1", "bronze")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "bronze: ok" in done.stdout
+    ((layer, status, rows, models, error),) = rows_of(landed, "bronze-manual-1")
+    assert (layer, status, error) == ("bronze", "success", None)
+    assert isinstance(rows, int) and rows > 0 and isinstance(models, int) and models > 0
+    assert landed.scalar("select count(*) from iceberg.bronze.brz_orders") > 0
+
+
+def test_a_failed_layer_job_exits_non_zero_and_records_the_error(landed: StackHandle) -> None:
+    # gold before silver ever ran: its models cannot read silver's tables
+    done = job(landed, "gold-manual-1", "gold")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "gold: FAILED" in done.stdout
+    ((layer, status, _, _, error),) = rows_of(landed, "gold-manual-1")
+    assert (layer, status) == ("gold", "failed")
+    assert isinstance(error, str) and "silver" in error, error
+
+
+def test_a_layer_job_refuses_arguments_it_does_not_take(landed: StackHandle) -> None:
+    done = job(landed, "bronze-manual-2", "bronze", "--template", "x.yaml")
+    assert done.returncode == 2 and "unexpected arguments" in done.stderr
+    assert rows_of(landed, "bronze-manual-2") == []
