@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from medallion import __version__
+from medallion import __version__, lock
 from medallion.paths import project_dir
 from medallion.run.dbt import LayerResult
 from medallion.trino_client import Result, query
@@ -91,35 +91,39 @@ def record(env: Mapping[str, str], rec: RunRecord) -> None:
 def recorded(
     env: Mapping[str, str], layer: str, pipeline_id: str, run: Callable[[], LayerResult]
 ) -> LayerResult:
-    """Run one layer and write its row, whatever the outcome: ``medallion run`` on the embedded
-    stack and the CronJobs' containers on Kubernetes (``medallion.run.job``) both go through here.
+    """Run one layer under its lease (``medallion.lock``) and write its row, whatever the
+    outcome: ``medallion run`` on the embedded stack and the CronJobs' containers on Kubernetes
+    (``medallion.run.job``) both go through here.
 
-    A crash of the runner itself is a failed run too. A ledger that cannot be written raises:
-    the run must not look recorded when it is not.
+    A layer another run holds raises ``LayerBusyError`` before anything runs (and leaves no row). A
+    crash of the runner itself is a failed run. A ledger that cannot be written raises: the run
+    must not look recorded when it is not.
     """
-    started = dt.datetime.now(dt.UTC)
-    began = time.monotonic()
-    try:
-        result = run()
-    except Exception as exc:
-        result = LayerResult(
-            layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
+    run_id = new_id()
+    with lock.held(env, layer, run_id, pipeline_id):
+        started = dt.datetime.now(dt.UTC)
+        began = time.monotonic()
+        try:
+            result = run()
+        except Exception as exc:
+            result = LayerResult(
+                layer, False, time.monotonic() - began, error=f"{type(exc).__name__}: {exc}"
+            )
+        record(
+            env,
+            RunRecord(
+                run_id=run_id,
+                pipeline_id=pipeline_id,
+                layer=layer,
+                started_at=started,
+                finished_at=dt.datetime.now(dt.UTC),
+                status="success" if result.success else "failed",
+                rows_written=result.rows_written,
+                models=len(result.models),
+                error=result.error,
+                code_version=code_version(),
+            ),
         )
-    record(
-        env,
-        RunRecord(
-            run_id=new_id(),
-            pipeline_id=pipeline_id,
-            layer=layer,
-            started_at=started,
-            finished_at=dt.datetime.now(dt.UTC),
-            status="success" if result.success else "failed",
-            rows_written=result.rows_written,
-            models=len(result.models),
-            error=result.error,
-            code_version=code_version(),
-        ),
-    )
     return result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from medallion import ledger
+from medallion import ledger, lock
 from medallion.console import console, err, render_rows
 from medallion.run.dbt import LayerResult, run_layer
 from medallion.stack import StackConfig
@@ -77,7 +77,12 @@ def run_pipeline(
     began = time.monotonic()
     results = []
     for name in layers:
-        result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness)
+        try:
+            result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness)
+        except lock.LayerBusyError as exc:
+            err.print(f"[bold red]error:[/] refused: {exc}", highlight=False)
+            results.append(LayerResult(name, False, 0.0, error=f"refused: {exc}"))
+            return results
         results.append(result)
         summarise(result)
         if not result.success:

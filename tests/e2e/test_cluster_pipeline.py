@@ -283,6 +283,31 @@ def test_cli_triggers_and_status_work_against_the_cluster(
     assert "silver" in ledger_rows and "success" in ledger_rows, ledger_rows
 
 
+def test_two_runs_of_a_layer_never_interleave(layers_ran: dict[str, Any], kube: Kube) -> None:
+    """Two Jobs from the gold CronJob at once (``kubectl create job --from`` bypasses the
+    CronJob's Forbid): one runs, the other is refused by the layer's lease and fails at once,
+    without retries, saying which run holds gold."""
+    stamp = int(time.time())
+    names = [f"gold-twin-{i}-{stamp}" for i in (1, 2)]
+    for name in names:
+        kube.run("-n", NS, "create", "job", f"--from=cronjob/{RELEASE}-gold", name)
+    outcomes: dict[str, str] = {}
+    deadline = time.monotonic() + 1200
+    while len(outcomes) < len(names) and time.monotonic() < deadline:
+        for name in names:
+            status = kube.get("job", name, "-n", NS).get("status", {})
+            done = {c["type"]: c for c in status.get("conditions", []) if c["status"] == "True"}
+            if "Complete" in done:
+                outcomes[name] = "Complete"
+            elif "Failed" in done:
+                outcomes[name] = done["Failed"].get("reason", "Failed")
+        time.sleep(3)
+    assert sorted(outcomes.values()) == ["Complete", "PodFailurePolicy"], outcomes
+    (refused,) = [name for name, outcome in outcomes.items() if outcome != "Complete"]
+    logs = kube.run("-n", NS, "logs", f"job/{refused}", check=False)
+    assert "refused" in logs and "gold is being run by run" in logs, logs
+
+
 def _can_connect(kube: Kube, name: str, host: str, port: int, labels: dict[str, str]) -> bool:
     script = connect_script(host, port)
     kube.run("-n", NS, "delete", "pod", name, "--ignore-not-found", "--wait")

@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from medallion import ledger
+from medallion import ledger, lock
 from medallion.generate import generate
 from medallion.load import load_dir
+from medallion.run.job import REFUSED
 from tests.conftest import REPO, StackHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -66,3 +68,55 @@ def test_a_layer_job_refuses_arguments_it_does_not_take(landed: StackHandle) -> 
     done = job(landed, "bronze-manual-2", "bronze", "--template", "x.yaml")
     assert done.returncode == 2 and "unexpected arguments" in done.stderr
     assert rows_of(landed, "bronze-manual-2") == []
+
+
+def test_a_layer_another_run_holds_is_refused_at_once(landed: StackHandle) -> None:
+    """The lease of medallion.lock: the second run of a layer, from a Job or from the CLI, is
+    refused before it starts, naming the run that holds the layer; nothing is recorded."""
+    with lock.held(landed.env, "gold", "run-that-holds-gold", "pipeline-x"):
+        done = job(landed, "gold-manual-2", "gold")
+        assert done.returncode == REFUSED, done.stdout + done.stderr
+        assert "run-that-holds-gold" in done.stderr and "refused" in done.stderr
+        cli = landed.cli("run", "gold", check=False)
+        assert cli.returncode != 0
+        message = " ".join((cli.stdout + cli.stderr).split())
+        assert "refused" in message and "run-that-holds-gold" in message, message
+    assert rows_of(landed, "gold-manual-2") == []
+    assert landed.sql(f"select count(*) from {lock.TABLE}").rows == [(0,)]
+
+
+def test_a_dead_runs_lease_expires(landed: StackHandle) -> None:
+    env = landed.env
+    lock.ensure(env)
+    landed.sql(
+        f"insert into {lock.TABLE} values ('silver', 'dead-run', 'p', 'gone pid 1', "
+        f"{lock.NOW} - interval '1' hour, {lock.NOW} - interval '{lock.EXPIRY_SECONDS + 5}' second)"
+    )
+    with lock.held(env, "silver", "next-run", "p2"):  # the dead run's lease is taken over
+        holders = landed.sql(f"select run_id from {lock.TABLE} where layer = 'silver'").rows
+        assert holders == [("next-run",)]
+        with pytest.raises(lock.LayerBusyError, match="next-run"):
+            lock.acquire(env, "silver", "third-run", "p3")
+    assert landed.sql(f"select count(*) from {lock.TABLE}").rows == [(0,)]
+
+
+def test_two_runs_starting_together_get_one_lease(landed: StackHandle) -> None:
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def take(run_id: str) -> None:
+        barrier.wait()
+        try:
+            lock.acquire(landed.env, "bronze", run_id, "p")
+            outcomes[run_id] = "held"
+        except lock.LayerBusyError:
+            outcomes[run_id] = "refused"
+
+    threads = [threading.Thread(target=take, args=(f"run-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(outcomes.values()) == ["held", "refused"], outcomes
+    (winner,) = [r for r, o in outcomes.items() if o == "held"]
+    lock.release(landed.env, "bronze", winner)

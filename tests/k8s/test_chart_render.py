@@ -82,6 +82,17 @@ def test_dbt_layers_run_the_layer_job(docs: Docs, layer: str) -> None:
     }
 
 
+def test_a_refused_layer_run_fails_its_job_without_retries(docs: Docs) -> None:
+    """medallion.run.job exits REFUSED when another run holds the layer (medallion.lock)."""
+    from medallion.run.job import REFUSED
+
+    for layer in ("bronze", "silver", "gold", "pipeline"):
+        job = dig(by_kind(docs, "CronJob")[f"medallion-{layer}"], "spec", "jobTemplate", "spec")
+        assert job["podFailurePolicy"]["rules"] == [
+            {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [REFUSED]}}
+        ], layer
+
+
 def test_bronze_freshness_check_can_be_turned_off(helm: Helm) -> None:
     docs = helm.template(set_values=["bronze.freshness=false"])
     for name in ("medallion-bronze", "medallion-pipeline"):

@@ -173,6 +173,13 @@ failedJobsHistoryLimit: {{ .ctx.Values.jobs.failedJobsHistoryLimit }}
 
 {{- define "medallion.jobSpec" -}}
 backoffLimit: {{ .Values.jobs.backoffLimit }}
+# A layer another run holds (medallion.lock) exits 75: no retry, the Job fails with that reason.
+podFailurePolicy:
+  rules:
+    - action: FailJob
+      onExitCodes:
+        operator: In
+        values: [75]
 activeDeadlineSeconds: {{ .Values.jobs.activeDeadlineSeconds }}
 ttlSecondsAfterFinished: {{ .Values.jobs.ttlSecondsAfterFinished }}
 {{- end -}}

@@ -12,8 +12,9 @@ Either way the run goes through ``medallion.ledger.recorded``, the function ``me
 so every run has its row in ``serving.audit.pipeline_runs``, failures included. The Job's name is
 the pipeline id (``MEDALLION_PIPELINE_ID``): the pipeline CronJob's three containers share it.
 
-The exit status is 0 when the layer succeeded and 1 otherwise. Only the dbt image's packages are
-imported (no rich, no typer).
+The exit status is 0 when the layer succeeded, 1 when it failed, and ``REFUSED`` (75, "try again
+later") when another run holds the layer: the chart's Jobs fail at once on it, without retries.
+Only the dbt image's packages are imported (no rich, no typer).
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-from medallion import ledger
+from medallion import ledger, lock
 from medallion.run.dbt import LayerResult, NodeResult, run_layer
 from medallion.trino_client import query
 
 PIPELINE_ID_ENV = "MEDALLION_PIPELINE_ID"
+REFUSED = 75  # EX_TEMPFAIL; the chart's podFailurePolicy fails the Job on it
 LAYERS = ("bronze", "silver", "gold")
 SILVER_SCHEMA = "iceberg.silver"
 
@@ -115,7 +117,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             return run_silver(env, rest)
         return run_layer(env, args.layer, freshness=not args.skip_freshness)
 
-    result = ledger.recorded(env, args.layer, pipeline_id, run)
+    try:
+        result = ledger.recorded(env, args.layer, pipeline_id, run)
+    except lock.LayerBusyError as exc:
+        print(f"error: refused: {exc}", file=sys.stderr, flush=True)
+        return REFUSED
     print_summary(result)
     return 0 if result.success else 1
 
