@@ -9,6 +9,7 @@ from medallion import ledger, lock
 from medallion.console import console, err, render_rows
 from medallion.run.dbt import LayerResult, run_layer
 from medallion.stack import StackConfig
+from medallion.trino_client import QueryError
 
 ORDER = ("bronze", "silver", "gold")
 
@@ -82,6 +83,10 @@ def run_pipeline(
         except lock.LayerBusyError as exc:
             err.print(f"[bold red]error:[/] refused: {exc}", highlight=False)
             results.append(LayerResult(name, False, 0.0, error=f"refused: {exc}"))
+            return results
+        except QueryError as exc:  # the lease or the ledger: Trino itself failed
+            err.print(f"[bold red]error:[/] {name} could not run: {exc}", highlight=False)
+            results.append(LayerResult(name, False, 0.0, error=str(exc)))
             return results
         results.append(result)
         summarise(result)

@@ -6,12 +6,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 import trino
 import trino.exceptions
 
 
 class QueryError(RuntimeError):
     """Trino rejected the statement; the message is Trino's."""
+
+
+class UnreachableError(QueryError):
+    """Trino did not answer (down, or the address is wrong); the message names its address."""
+
+
+def address(env: Mapping[str, str]) -> str:
+    return f"{env.get('TRINO_HTTP_SCHEME', 'http')}://{env['TRINO_HOST']}:{env['TRINO_PORT']}"
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,8 @@ def connect(env: Mapping[str, str], catalog: str = "iceberg", schema: str | None
         catalog=catalog,
         schema=schema,
         http_scheme=env.get("TRINO_HTTP_SCHEME", "http"),
-        request_timeout=600,
+        # one HTTP exchange (Trino answers each within about a second while a query runs)
+        request_timeout=60,
     )
 
 
@@ -44,6 +54,8 @@ def query(env: Mapping[str, str], sql: str, params: Sequence[Any] | None = None)
             raise QueryError(f"{exc.error_name}: {exc.message}") from exc
         except trino.exceptions.TrinoUserError as exc:  # pragma: no cover - subclass above
             raise QueryError(str(exc)) from exc
+        except (trino.exceptions.OperationalError, requests.exceptions.RequestException) as exc:
+            raise UnreachableError(f"Trino at {address(env)} is not reachable: {exc}") from exc
         columns = [d[0] for d in (cur.description or [])]
         return Result(columns, rows)
     finally:

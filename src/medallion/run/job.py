@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from medallion import ledger, lock
 from medallion.run.dbt import LayerResult, NodeResult, run_layer
-from medallion.trino_client import query
+from medallion.trino_client import QueryError, query
 
 PIPELINE_ID_ENV = "MEDALLION_PIPELINE_ID"
 REFUSED = 75  # EX_TEMPFAIL; the chart's podFailurePolicy fails the Job on it
@@ -122,6 +122,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     except lock.LayerBusyError as exc:
         print(f"error: refused: {exc}", file=sys.stderr, flush=True)
         return REFUSED
+    except QueryError as exc:  # the lease or the ledger: Trino itself failed
+        print(f"error: {args.layer} could not run: {exc}", file=sys.stderr, flush=True)
+        return 1
     print_summary(result)
     return 0 if result.success else 1
 
