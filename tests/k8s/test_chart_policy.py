@@ -277,3 +277,17 @@ def test_values_are_documented() -> None:
             assert above.startswith("#") or any(c.startswith("# --") for c in context), (
                 f"{chart}/values.yaml:{number + 1}: {stripped} is not documented"
             )
+
+
+@pytest.mark.parametrize("chart", ["medallion", "minio", "postgres", "hive-metastore", "trino"])
+def test_every_object_names_the_release_namespace(helm: Helm, chart: str) -> None:
+    """``helm template | kubectl apply -f -`` lands where the release says, not in the
+    context's namespace: every namespaced object sets metadata.namespace."""
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
+    docs = helm.template(chart, namespace="data-platform")
+    assert docs
+    for doc in docs:
+        if doc["kind"] in cluster_scoped:
+            continue
+        where = doc["metadata"].get("namespace")
+        assert where == "data-platform", f"{chart}: {doc['kind']} {doc['metadata']['name']}"
