@@ -3,12 +3,14 @@ same dbt run as ``medallion run``, and its row in the ledger, success or failure
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
+import psutil
 import pytest
 
 from medallion import ledger, lock
@@ -120,3 +122,27 @@ def test_two_runs_starting_together_get_one_lease(landed: StackHandle) -> None:
     assert sorted(outcomes.values()) == ["held", "refused"], outcomes
     (winner,) = [r for r, o in outcomes.items() if o == "held"]
     lock.release(landed.env, "bronze", winner)
+
+
+def test_no_credential_on_a_command_line_or_in_a_log(landed: StackHandle) -> None:
+    """After the stack started and layers ran: no generated credential is visible in any
+    process's command line (``ps`` shows them to every user) or in the stack's logs. The S3
+    access key is an identifier, like a user name (Trino logs it among its settings and masks the
+    secret key); it must still stay off command lines."""
+    cfg = landed.stack.cfg
+    creds = cfg.credentials()
+    secrets = [v for k, v in dataclasses.asdict(creds).items() if k != "s3_access_key"]
+    values = [creds.s3_access_key, *secrets]
+    assert len(values) == 5 and all(len(v) >= 12 for v in values)
+    seen = 0
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        seen += str(cfg.home) in line or str(cfg.ports["s3"]) in line
+        leaked = [v[:4] + "..." for v in values if v in line]
+        assert not leaked, f"pid {proc.info['pid']} ({proc.info['name']}) shows {leaked}"
+    assert seen >= 3, "the stack's own processes were not among those checked"
+    logs = sorted(p for p in cfg.logs.rglob("*") if p.is_file())
+    assert logs
+    for path in logs:
+        text = path.read_text(errors="replace")
+        assert not [v for v in secrets if v in text], f"{path.name} holds a credential"

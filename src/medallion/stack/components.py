@@ -99,9 +99,14 @@ class Component(ABC):
     def cwd(self) -> Path | None:
         return None
 
+    def secrets_env(self) -> dict[str, str]:
+        """Credentials the engine reads from its environment (never from its command line,
+        which every user of the host can read)."""
+        return {}
+
     def start(self) -> None:
         self.prepare()
-        env = {**os.environ, **self.cfg.env()}
+        env = {**os.environ, **self.cfg.env(), **self.secrets_env()}
         pid = spawn(self.command(), log=self.log, env=env, cwd=self.cwd(), user=self.run_as())
         self.pidfile.write(pid)
         wait_until(
@@ -307,21 +312,20 @@ class S3Server(Component):
         sidecar = self.cfg.data / "s3meta"
         root.mkdir(parents=True, exist_ok=True)
         sidecar.mkdir(parents=True, exist_ok=True)
-        creds = self.cfg.credentials()
         return [
             str(self.lay.versitygw),
             "--port",
             f"{self.cfg.host}:{self.port}",
-            "--access",
-            creds.s3_access_key,
-            "--secret",
-            creds.s3_secret_key,
             "--quiet",
             "posix",
             "--sidecar",
             str(sidecar),
             str(root),
         ]
+
+    def secrets_env(self) -> dict[str, str]:
+        creds = self.cfg.credentials()
+        return {"ROOT_ACCESS_KEY": creds.s3_access_key, "ROOT_SECRET_KEY": creds.s3_secret_key}
 
     def ready(self) -> bool:
         return port_open(self.cfg.host, self.port)
