@@ -16,9 +16,11 @@ DATA ?= data/olist-sf$(SCALE)-d$(DAYS)-s$(SEED)
 PYTEST_ARGS ?=
 PY_DIRS := $(wildcard src tests spark-apps scripts)
 
+##@ Help
+
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@ / {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"' \
@@ -27,6 +29,8 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
+
+##@ Embedded stack
 
 .PHONY: venv
 venv: $(BIN)/.installed ## Create .venv with the pinned dependencies
@@ -50,6 +54,8 @@ status: ## Show the embedded stack's components
 .PHONY: run
 run: up ## Set up, start the stack, generate and load data, run all layers, show the result
 	$(MEDALLION) demo --scale $(SCALE) --days $(DAYS) --seed $(SEED) --data $(DATA)
+
+##@ Quality and tests
 
 .PHONY: lint
 lint: venv ## ruff: lint and format check (hadolint runs in tests/k8s)
@@ -79,6 +85,8 @@ bench: setup ## Benchmarks: generator, stack start, layers (prints times, sizes,
 
 include scripts/k8s.mk
 include scripts/cluster.mk
+
+##@ Housekeeping
 
 .PHONY: clean
 clean: ## Remove the venv, caches of the tools and generated data (not the engine cache)

@@ -1,5 +1,7 @@
 # The local Kubernetes cluster (medallion cluster), included by the Makefile.
 
+##@ Local cluster (medallion cluster)
+
 DEBIAN_PACKAGES := $(shell grep -v '^\#' scripts/debian-packages.txt)
 
 .PHONY: system-deps

@@ -16,6 +16,8 @@ CHARTS := common minio postgres hive-metastore trino medallion
 IMAGES_ONLY ?=
 KIND_VALUES := charts/medallion/ci/kind-values.yaml
 
+##@ Kubernetes: charts, images, kind
+
 .PHONY: charts-deps
 charts-deps: ## Vendor the charts' file:// dependencies (helm dependency build, offline)
 	@for chart in $(CHARTS); do \
