@@ -218,6 +218,9 @@ def generate(
     days: Annotated[int, typer.Option(help="number of daily batches")] = 3,
     seed: Annotated[int, typer.Option(help="random seed: same arguments, same bytes")] = 42,
     defects: Annotated[float, typer.Option(help="share of rows with a known defect")] = 0.0,
+    multiline: Annotated[
+        float, typer.Option(help="share of reviews whose quoted comment spans lines (real: 0.01)")
+    ] = 0.0,
 ) -> None:
     """Write deterministic synthetic data in the Olist format, split into daily batches."""
     from medallion.generate import generate as run_generate
@@ -230,6 +233,7 @@ def generate(
             days=days,
             seed=seed,
             defects=defects,
+            multiline=multiline,
             progress=lambda table, rows: status.update(f"{table}: {rows:,} rows"),
         )
     rows = [(table, f"{n:,}") for table, n in summary.rows.items()]

@@ -1,10 +1,14 @@
 """The landing zone: put Olist CSV batches on S3 and register them as external Hive tables.
 
 A batch folder ``DIR/batch=<id>/`` (or a flat folder of the real Olist files, which loads as one
-batch) becomes ``s3://<bucket>/landing/olist/<table>/batch_id=<id>/<file>.csv``, a partition of
-``landing.olist.<table>``. The landing tables take their columns from the files' header line, plus
-``_extra_fields``: a line with more fields than the header fills it, which is how bronze spots
-such lines. A marker ``landing/olist/_loads/<id>.json`` records each loaded batch, so loading the
+batch) lands byte for byte as ``s3://<bucket>/landing/olist/<table>/batch_id=<id>/<file>.csv``.
+Beside it goes the file's records, cut by ``medallion.records`` (a quoted field may span lines, a
+stray quote spoils only its own line), one JSON object per record under
+``landing/olist/_records/<table>/batch_id=<id>/<file>.jsonl``: that copy is the partition of
+``landing.olist.<table>``, so no engine ever reads the CSV line by line. The landing tables take
+their columns from the files' header, plus ``_extra_fields`` (what a record holds beyond the
+header), ``_line`` (the physical line a record starts on) and ``_raw_line`` (a malformed record's
+raw line). A marker ``landing/olist/_loads/<id>.json`` records each loaded batch, so loading the
 same batch twice is refused unless ``replace`` is set.
 """
 
@@ -15,18 +19,24 @@ import datetime as dt
 import hashlib
 import json
 import re
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medallion.records import as_row, records
 from medallion.s3 import s3_client
 from medallion.trino_client import QueryError, query
 
 PREFIX = "landing/olist"
 SCHEMA = "olist"
 CATALOG = "landing"
-EXTRA_COLUMN = "_extra_fields"
+RECORDS = f"{PREFIX}/_records"
+#: What every landing table holds beyond the header's columns (before the partition column).
+RECORD_COLUMNS = ("_extra_fields", "_line", "_raw_line")
+#: The columns beyond the header of a landing table made before records were parsed.
+_LINE_TABLE_COLUMNS = ["_extra_fields", "batch_id"]
 _BATCH_DIR = re.compile(r"^batch=(.+)$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -44,11 +54,16 @@ def table_of(filename: str) -> str:
 
 @dataclass(frozen=True)
 class LoadedFile:
+    """One landed file: ``rows`` records (what bronze receives), ``malformed`` of them with a
+    wrong field count or broken quoting, ``lines`` physical data lines."""
+
     table: str
     file: str
     rows: int
     bytes: int
     sha256: str
+    malformed: int = 0
+    lines: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +120,39 @@ def count_rows(path: Path) -> tuple[int, int, str]:
     return max(lines - 1, 0), size, digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class ParsedFile:
+    columns: list[str]
+    records: int
+    malformed: int
+
+
+def parse_file(path: Path, out: Path) -> ParsedFile:
+    """Write the records of the CSV file ``path`` to ``out`` as JSON lines (the header's columns
+    must be plain names); the header is not a record."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        found = records(handle)
+        head = next(found, None)
+        if head is None:
+            raise LoadError(f"{path} is empty: a header line is needed")
+        columns = [c.strip().lower() for c in head.fields]
+        for col in columns:
+            if not _IDENT.match(col):
+                raise LoadError(f"{path}: header column {col!r} is not a plain column name")
+        n = bad = 0
+        with out.open("w", encoding="utf-8", newline="\n") as sink:
+            for record in found:
+                sink.write(json.dumps(as_row(record, columns), ensure_ascii=False))
+                sink.write("\n")
+                n += 1
+                bad += record.malformed
+    return ParsedFile(columns, n, bad)
+
+
+def records_key(table: str, batch_id: str, filename: str) -> str:
+    return f"{RECORDS}/{table}/batch_id={batch_id}/{filename.removesuffix('.csv')}.jsonl"
+
+
 class Landing:
     """Uploads and registrations, through the S3 API and Trino's Hive connector."""
 
@@ -145,9 +193,12 @@ class Landing:
             f"select column_name from {CATALOG}.information_schema.columns "
             f"where table_schema = '{SCHEMA}' and table_name = '{table}' order by ordinal_position"
         )
-        wanted = [*columns, EXTRA_COLUMN, "batch_id"]
+        wanted = [*columns, *RECORD_COLUMNS, "batch_id"]
         if existing:
             have = [r[0] for r in existing]
+            if have == [*columns, *_LINE_TABLE_COLUMNS]:
+                self._migrate(table, columns)
+                return
             if have != wanted:
                 raise LoadError(
                     f"{table}: the file's header {columns} does not match the landing table "
@@ -155,12 +206,30 @@ class Landing:
                 )
             return
         cols = ", ".join(f"{c} varchar" for c in wanted)
-        location = f"s3://{self.bucket}/{PREFIX}/{table}/"
+        location = f"s3://{self.bucket}/{RECORDS}/{table}/"
         self.sql(
-            f"create table {CATALOG}.{SCHEMA}.{table} ({cols}) with (format = 'CSV', "
-            f"skip_header_line_count = 1, partitioned_by = array['batch_id'], "
-            f"external_location = '{location}')"
+            f"create table {CATALOG}.{SCHEMA}.{table} ({cols}) with (format = 'JSON', "
+            f"partitioned_by = array['batch_id'], external_location = '{location}')"
         )
+
+    def _migrate(self, table: str, columns: list[str]) -> None:
+        """A landing table from before records were parsed read the CSV files line by line:
+        drop it (an external table: the files stay), make the records table and cut the
+        records of every original already landed."""
+        self.sql(f"drop table {CATALOG}.{SCHEMA}.{table}")
+        self.ensure_table(table, columns)
+        for key in self._keys(f"{PREFIX}/{table}/batch_id="):
+            batch_id = key.split("/batch_id=", 1)[1].split("/", 1)[0]
+            with tempfile.TemporaryDirectory() as tmp:
+                original = Path(tmp) / key.rsplit("/", 1)[1]
+                self.s3.download_file(self.bucket, key, str(original))
+                self._put_records(table, batch_id, original, Path(tmp) / "records.jsonl")
+            self.register_partition(table, batch_id)
+
+    def _put_records(self, table: str, batch_id: str, original: Path, out: Path) -> ParsedFile:
+        parsed = parse_file(original, out)
+        self.s3.upload_file(str(out), self.bucket, records_key(table, batch_id, original.name))
+        return parsed
 
     def register_partition(self, table: str, batch_id: str) -> None:
         have = self.sql(
@@ -201,12 +270,19 @@ class Landing:
         for path in files:
             table = table_of(path.name)
             prefix = f"{PREFIX}/{table}/batch_id={batch_id}/"
-            for key in self._keys(prefix):
+            for key in [
+                *self._keys(prefix),
+                *self._keys(f"{RECORDS}/{table}/batch_id={batch_id}/"),
+            ]:
                 self.s3.delete_object(Bucket=self.bucket, Key=key)
-            rows, size, digest = count_rows(path)
+            lines, size, digest = count_rows(path)
             self.s3.upload_file(str(path), self.bucket, prefix + path.name)
+            with tempfile.TemporaryDirectory() as tmp:
+                parsed = self._put_records(table, batch_id, path, Path(tmp) / "records.jsonl")
             self.register_partition(table, batch_id)
-            item = LoadedFile(table, path.name, rows, size, digest)
+            item = LoadedFile(
+                table, path.name, parsed.records, size, digest, parsed.malformed, lines
+            )
             loaded.append(item)
             if on_file:
                 on_file(item)

@@ -24,6 +24,9 @@ def report(batches: Sequence[LoadedBatch], where: str = "") -> None:
         console.print("nothing to load: every batch is already loaded")
     for b in batches:
         verb = "replaced" if b.replaced else "loaded"
-        files = ", ".join(f"{f.table} {f.rows:,}" for f in b.files)
+        files = ", ".join(
+            f"{f.table} {f.rows:,}" + (f" ({f.malformed:,} malformed)" if f.malformed else "")
+            for f in b.files
+        )
         target = f" into {where}" if where else ""
-        console.print(f"{verb} batch {b.batch_id}{target}: {b.rows:,} rows ({files})")
+        console.print(f"{verb} batch {b.batch_id}{target}: {b.rows:,} records ({files})")

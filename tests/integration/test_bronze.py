@@ -166,7 +166,8 @@ def test_the_seed_is_loaded_and_tested(stack: StackHandle, bronze_loaded: list[s
 def test_a_stale_source_stops_bronze_before_the_build(
     stack: StackHandle, bronze_loaded: list[str]
 ) -> None:
-    """The S3 server reports a file's modification time: age every sellers file past 7 days."""
+    """The S3 server reports a file's modification time: age every sellers file the landing
+    table reads (the records ``medallion load`` cut from the CSV files) past 7 days."""
     fresh = run_layer(stack.env, "bronze")
     assert_ok(fresh)
     checked = {n.name: n.status for n in fresh.nodes if n.kind == "source"}
@@ -175,8 +176,9 @@ def test_a_stale_source_stops_bronze_before_the_build(
         f"landing.{t}": "pass" for t in TABLES if t != "product_category_name_translation"
     }
 
-    folder = stack.stack.cfg.data / "objects" / "warehouse" / "landing" / "olist" / "sellers"
-    files = sorted(p for p in folder.rglob("*.csv") if p.is_file())
+    landing = stack.stack.cfg.data / "objects" / "warehouse" / "landing" / "olist"
+    folder = landing / "_records" / "sellers"
+    files = sorted(p for p in folder.rglob("*.jsonl") if p.is_file())
     assert files, f"no sellers files under {folder}"
     before = {p: p.stat().st_mtime for p in files}
     old = time.time() - 10 * 86400

@@ -260,6 +260,8 @@ def test_invalid_arguments_are_rejected(tmp_path: Path) -> None:
         {"days": 0},
         {"defects": -0.1},
         {"defects": 1.5},
+        {"multiline": -0.1},
+        {"multiline": 2},
     ):
         with pytest.raises(ValueError):
             generate(tmp_path, **kwargs)
@@ -696,3 +698,30 @@ def test_the_dbt_seed_holds_the_generators_translations() -> None:
     assert rows[0] == ["product_category_name", "product_category_name_english"]
     assert sorted(map(tuple, rows[1:])) == sorted((pt, en) for pt, en, _ in CATEGORIES if en)
     assert len(rows) - 1 == 71
+
+
+def test_multiline_reviews_change_only_review_comments(tmp_path: Path) -> None:
+    plain = generate(tmp_path / "plain", scale=0.01, days=2, seed=3, defects=0.02)
+    spans = generate(tmp_path / "spans", scale=0.01, days=2, seed=3, defects=0.02, multiline=0.05)
+    assert spans.rows == plain.rows
+    assert spans.manifest.read_bytes() == plain.manifest.read_bytes()
+    header = HEADERS["olist_order_reviews_dataset"]
+    message = header.index("review_comment_message")
+    spanning = total = 0
+    for batch in plain.batches:
+        for stem in HEADERS:
+            name = f"batch={batch}/{stem}.csv"
+            a, b = tmp_path / "plain" / name, tmp_path / "spans" / name
+            if stem != "olist_order_reviews_dataset":
+                assert a.read_bytes() == b.read_bytes(), name
+                continue
+            with a.open(newline="") as fa, b.open(newline="") as fb:
+                before, after = list(csv.reader(fa)), list(csv.reader(fb))
+            assert len(before) == len(after)
+            for x, y in zip(before[1:], after[1:], strict=True):
+                total += 1
+                if x != y:
+                    spanning += 1
+                    assert x[:message] + x[message + 1 :] == y[:message] + y[message + 1 :]
+                    assert "\n" in y[message]
+    assert 0.02 * total < spanning < 0.08 * total

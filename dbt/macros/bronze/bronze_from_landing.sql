@@ -1,6 +1,8 @@
 {#-
   The one bronze transformation, shared by every bronze model: read one landing table, keep every
-  line, type each column, and flag what did not parse.
+  record, type each column, and flag what did not parse. The landing tables hold records, not
+  lines (`medallion load` cuts them with a CSV parser): a malformed record (wrong field count,
+  broken quoting) keeps its raw line in _raw_line, and _source_line says where it starts.
 
   columns: list of [name, type] with type one of varchar, timestamp, decimal, integer,
   integer_lenient (a whole number that may be written "40.0"), double.
@@ -17,6 +19,8 @@ with landed as (
         {{ name }},
         {%- endfor %}
         _extra_fields,
+        _line,
+        _raw_line,
         batch_id,
         "$path" as source_file,
         "$file_modified_time" as source_modified_at
@@ -70,6 +74,8 @@ typed as (
         {%- endfor %}
         batch_id as _batch_id,
         source_file as _source_file,
+        try_cast(_line as integer) as _source_line,
+        _raw_line,
         source_modified_at as _source_modified_at,
         cast(current_timestamp at time zone 'UTC' as timestamp(6)) as _ingested_at,
         json_format(cast(map(
@@ -77,7 +83,8 @@ typed as (
             array[{% for name in names %}{{ name }}, {% endfor %}_extra_fields]
         ) as json)) as _raw_record,
         (
-            _extra_fields is not null
+            _raw_line is not null
+            or _extra_fields is not null
             {%- for name in names %}
             or {{ name }} is null
             {%- endfor %}

@@ -56,6 +56,7 @@ def generate(
     days: int = 3,
     seed: int = 42,
     defects: float = 0.0,
+    multiline: float = 0.0,
     start_date: datetime.date = datetime.date(2018, 1, 1),
     progress: Callable[[str, int], None] | None = None,
 ) -> GenerateSummary:
@@ -64,18 +65,29 @@ def generate(
     Same arguments give byte-identical files: all randomness comes from streams seeded by
     ``seed`` and nothing depends on the clock, ``hash()`` or set order. ``defects`` is the share
     of data rows per table (the translation file excepted) that carry one known defect, each
-    listed in the manifest. ``progress(file_stem, rows_written_so_far)`` is called every
-    50,000 rows and after each file, with the table's running total over all batches.
+    listed in the manifest. ``multiline`` is the share of reviews whose comment spans lines, as
+    about 1% of the real Olist reviews do: a quoted field holding ``\\n`` or ``\\r\\n`` (and
+    sometimes a doubled quote); these rows are clean, not defects.
+    ``progress(file_stem, rows_written_so_far)`` is called every 50,000 rows and after each
+    file, with the table's running total over all batches.
 
     Existing ``batch=YYYY-MM-DD`` folders under ``out`` that this run does not write are
     removed, so the directory never mixes two runs; other files are left alone.
     """
     _validate(scale, days, defects)
+    if not (isinstance(multiline, int | float) and 0.0 <= multiline <= 1.0):
+        raise ValueError(f"multiline is a rate between 0 and 1, got {multiline!r}")
     out = Path(out)
     world = World(seed, scale, days, start_date).build()
     batch_ids = [(start_date + datetime.timedelta(days=b)).isoformat() for b in range(days)]
     injector = Injector(world.rng("defects"), defects, batch_ids)
     layouts = _lay_out(world, injector)
+    defective = {
+        key.get("review_id")
+        for e in injector.entries
+        if e["table"] == ORDER_REVIEWS and isinstance(key := e["key"], dict)
+    }
+    _span_lines(layouts[ORDER_REVIEWS], world.rng("multiline"), multiline, defective)
 
     out.mkdir(parents=True, exist_ok=True)
     _remove_stale_batches(out, set(batch_ids))
@@ -112,6 +124,28 @@ def generate(
         fh.write(_manifest_text(meta, entries))
     total_bytes += manifest.stat().st_size
     return GenerateSummary(batch_ids, rows, len(entries), total_bytes, out, manifest)
+
+
+#: The line breaks a multi-line review comment holds, and what a comment may gain.
+_BREAKS = ("\n", "\r\n", "\n\n")
+_QUOTED = ('Produto "top"', 'veio "quase" certo', "obrigado")
+
+
+def _span_lines(layout: Layout, rng: random.Random, rate: float, skip: set[object]) -> None:
+    """Give a ``rate`` share of the clean reviews a comment with line breaks inside (the csv
+    writer quotes it). Reviews a defect copies or touches (ids in ``skip``) keep theirs, so the
+    manifest's lines stay the files' lines; edited rows are copies."""
+    if rate <= 0:
+        return
+    message = HEADERS[ORDER_REVIEWS].index("review_comment_message")
+    for rows in layout.base:
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or rng.random() >= rate or row[0] in skip:
+                continue
+            first = row[message] or rng.choice(_QUOTED)
+            edited = list(row)
+            edited[message] = f"{first}{rng.choice(_BREAKS)}{rng.choice(_QUOTED)}"
+            rows[i] = edited
 
 
 def _manifest_text(meta: dict[str, object], entries: list[dict[str, object]]) -> str:

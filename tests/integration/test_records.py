@@ -1,0 +1,232 @@
+"""CSV records, not lines, on the real stack: quoted line breaks reach bronze and silver intact.
+
+One generated batch, reshaped like the real Olist download: reviews whose comments hold quoted
+``\\n`` and ``\\r\\n`` (a few percent of them), the category translation with a byte-order
+mark, CRLF line ends and no final newline, the orders file with no final newline, and the
+generator's malformed lines (stray unbalanced quotes, wrong field counts) scattered in between.
+Python's ``csv`` module, given each file without its known broken lines, is the reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from medallion.generate import HEADERS, generate
+from medallion.load import load_dir, table_of
+from medallion.run.dbt import run_layer
+from medallion.run.silver import run_silver
+from tests.conftest import StackHandle
+
+pytestmark = pytest.mark.integration
+
+REVIEWS = "olist_order_reviews_dataset"
+ORDERS = "olist_orders_dataset"
+TRANSLATION = "product_category_name_translation"
+
+
+@dataclass
+class Landed:
+    folder: Path
+    batch: str
+    defects: list[dict[str, Any]]
+    originals: dict[str, bytes] = field(default_factory=dict)
+
+    def file(self, stem: str) -> Path:
+        return self.folder / f"batch={self.batch}" / f"{stem}.csv"
+
+    def broken_lines(self, stem: str) -> list[str]:
+        return [
+            d["line"]
+            for d in self.defects
+            if d["table"] == stem and d["reason"] == "malformed_row" and d["batch"] == self.batch
+        ]
+
+    def expected(self, stem: str) -> list[tuple[str, ...]]:
+        """The file's data records by Python's csv module, its known broken lines taken out
+        (alone, a stray quote would make the csv module swallow the rows after it)."""
+        text = self.file(stem).read_bytes().decode("utf-8-sig")
+        broken = Counter(self.broken_lines(stem))
+        kept = []
+        for line in text.splitlines(keepends=True):
+            bare = line.rstrip("\r\n")
+            if broken[bare]:
+                broken[bare] -= 1
+                continue
+            kept.append(line)
+        assert not +broken, f"{stem}: manifest lines missing from the file: {broken}"
+        rows = list(csv.reader(io.StringIO("".join(kept), newline=""), strict=True))
+        return [tuple(r) for r in rows[1:]]
+
+
+@pytest.fixture(scope="module")
+def landed(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Landed:
+    out = tmp_path_factory.mktemp("olist")
+    summary = generate(out, scale=0.01, days=1, seed=5, defects=0.03, multiline=0.05)
+    data = Landed(
+        out, summary.batches[0], json.loads((out / "defects.json").read_text())["defects"]
+    )
+    translation = data.file(TRANSLATION)
+    body = translation.read_text(encoding="utf-8").rstrip("\n").replace("\n", "\r\n")
+    translation.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    orders = data.file(ORDERS)
+    orders.write_bytes(orders.read_bytes().rstrip(b"\n"))
+    data.originals = {p.name: p.read_bytes() for p in data.file(ORDERS).parent.glob("*.csv")}
+    load_dir(stack.env, out, data.batch)
+    bronze = run_layer(stack.env, "bronze")
+    assert bronze.success, bronze.error
+    silver = run_silver(stack.env, cores=2, echo=None)
+    assert silver.success, f"silver failed: {silver.error} (log: {silver.log_file})"
+    return data
+
+
+def test_the_batch_has_every_quirk(landed: Landed) -> None:
+    reviews = landed.expected(REVIEWS)
+    message = HEADERS[REVIEWS].index("review_comment_message")
+    assert any("\r\n" in r[message] for r in reviews)
+    assert any("\n" in r[message].replace("\r\n", "") for r in reviews)
+    assert landed.file(TRANSLATION).read_bytes().startswith(b"\xef\xbb\xbf")
+    assert not landed.file(ORDERS).read_bytes().endswith(b"\n")
+    kinds = {d["kind"] for d in landed.defects if d["table"] == REVIEWS}
+    assert {"malformed_quoting", "malformed_field_count"} <= kinds
+
+
+def test_every_record_reaches_landing_field_by_field(stack: StackHandle, landed: Landed) -> None:
+    for stem, header in HEADERS.items():
+        table = table_of(f"{stem}.csv")
+        got = stack.sql(
+            f"select {', '.join(header)} from landing.olist.{table} where _raw_line is null"
+        ).rows
+        assert Counter(tuple(r) for r in got) == Counter(landed.expected(stem)), stem
+
+
+def test_the_original_stays_byte_for_byte(stack: StackHandle, landed: Landed) -> None:
+    from medallion.s3 import s3_client
+
+    s3 = s3_client(stack.env)
+    for name, content in landed.originals.items():
+        key = f"landing/olist/{table_of(name)}/batch_id={landed.batch}/{name}"
+        body = s3.get_object(Bucket=stack.env["S3_BUCKET"], Key=key)["Body"].read()
+        assert body == content, name
+
+
+def test_only_the_broken_lines_are_malformed_in_bronze(stack: StackHandle, landed: Landed) -> None:
+    for stem in HEADERS:
+        table = table_of(f"{stem}.csv")
+        rows, malformed = stack.sql(
+            f"select count(*), count_if(_malformed) from iceberg.bronze.brz_{table}"
+        ).rows[0]
+        broken = landed.broken_lines(stem)
+        assert rows == len(landed.expected(stem)) + len(broken), stem
+        assert malformed == len(broken), stem
+        raw = [
+            r[0]
+            for r in stack.sql(
+                f"select _raw_line from iceberg.bronze.brz_{table} where _raw_line is not null"
+            ).rows
+        ]
+        assert Counter(raw) == Counter(broken), stem
+
+
+def test_the_row_after_a_stray_quote_is_accepted(stack: StackHandle, landed: Landed) -> None:
+    lines = landed.file(REVIEWS).read_text(encoding="utf-8").split("\n")
+    stray = [
+        d["line"]
+        for d in landed.defects
+        if d["kind"] == "malformed_quoting" and d["table"] == REVIEWS
+    ]
+    assert stray
+    defective = {d["key"]["review_id"] for d in landed.defects if d["table"] == REVIEWS}
+    for line in stray:
+        following = lines[lines.index(line) + 1]
+        review_id = following.split(",", 1)[0]
+        assert (
+            stack.scalar(
+                "select count(*) from iceberg.bronze.brz_order_reviews "
+                f"where review_id = '{review_id}' and not _malformed"
+            )
+            >= 1
+        ), following
+        if review_id not in defective:
+            assert (
+                stack.scalar(
+                    "select count(*) from iceberg.silver.fct_reviews "
+                    f"where review_id = '{review_id}'"
+                )
+                == 1
+            ), following
+
+
+def test_multi_line_reviews_reach_silver_intact(stack: StackHandle, landed: Landed) -> None:
+    header = HEADERS[REVIEWS]
+    rid, score, message = (
+        header.index(c) for c in ("review_id", "review_score", "review_comment_message")
+    )
+    spanning = {r[rid]: r for r in landed.expected(REVIEWS) if "\n" in r[message]}
+    assert len(spanning) >= 5
+    ids = ", ".join(f"'{i}'" for i in spanning)
+    got = {
+        i: (s, m)
+        for i, s, m in stack.sql(
+            "select review_id, review_score, review_comment_message "
+            f"from iceberg.silver.fct_reviews where review_id in ({ids})"
+        ).rows
+    }
+    assert got == {i: (int(r[score]), r[message].strip(" ")) for i, r in spanning.items()}
+
+
+def test_counts_reconcile(stack: StackHandle, landed: Landed) -> None:
+    """Records landed = bronze rows; every distinct bronze row is accepted or quarantined, and
+    the quarantine's malformed rows are exactly the broken lines."""
+    recon = {
+        t: (bronze, distinct, accepted, quarantined)
+        for t, bronze, distinct, accepted, quarantined in stack.sql(
+            "select table_name, bronze_rows, distinct_rows, accepted_rows, quarantined_rows "
+            "from iceberg.silver.silver_reconciliation"
+        ).rows
+    }
+    bronze, distinct, accepted, quarantined = recon["fct_reviews"]
+    assert bronze == len(landed.expected(REVIEWS)) + len(landed.broken_lines(REVIEWS))
+    assert accepted + quarantined == distinct
+    malformed = stack.scalar(
+        "select count(*) from iceberg.silver.quarantine "
+        "where table_name = 'fct_reviews' and reason = 'malformed_row'"
+    )
+    assert malformed == len(landed.broken_lines(REVIEWS))
+
+
+def test_a_landing_table_from_before_is_remade_over_its_records(
+    stack: StackHandle, tmp_path: Path
+) -> None:
+    """A stack whose landing table still reads its CSV files line by line: the next load
+    remakes it over the records of every original already landed, which stay as they were."""
+    from medallion.load import Landing
+    from medallion.s3 import s3_client
+
+    s3 = s3_client(stack.env)
+    bucket = stack.env["S3_BUCKET"]
+    landing = Landing(stack.env, s3)
+    landing.ensure_schema()
+    original = b'id,note\r\n1,"a\r\nb"\r\n2,c'
+    key = "landing/olist/legacy_things/batch_id=b1/legacy_things.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=original)
+    stack.sql(
+        "create table landing.olist.legacy_things (id varchar, note varchar, "
+        "_extra_fields varchar, batch_id varchar) with (format = 'CSV', "
+        "skip_header_line_count = 1, partitioned_by = array['batch_id'], "
+        f"external_location = 's3://{bucket}/landing/olist/legacy_things/')"
+    )
+    landing.register_partition("legacy_things", "b1")
+    assert stack.scalar("select count(*) from landing.olist.legacy_things") == 3  # lines
+    landing.ensure_table("legacy_things", ["id", "note"])
+    rows = stack.sql("select id, note, _raw_line from landing.olist.legacy_things order by 1").rows
+    assert [tuple(r) for r in rows] == [("1", "a\r\nb", None), ("2", "c", None)]
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == original
+    stack.sql("drop table landing.olist.legacy_things")
