@@ -20,21 +20,21 @@ def kpis(env: Mapping[str, str]) -> list[tuple[str, str]]:
     daily = query(
         env,
         "select sum(orders_placed), sum(orders_delivered), sum(orders_canceled), "
-        "sum(payment_value) from serving.gold.gld_daily_orders",
+        "sum(payment_value) from serving.gold.daily_orders",
     ).rows[0]
     sales = query(
         env,
-        "select sum(revenue), sum(orders) from serving.gold.gld_sales_by_category_month",
+        "select sum(revenue), sum(orders) from serving.gold.sales_by_category_month",
     ).rows[0]
     late = query(
         env,
         "select sum(late_delivery_rate * delivered_orders) / nullif(sum(delivered_orders), 0), "
         "sum(avg_delivery_days * delivered_orders) / nullif(sum(delivered_orders), 0) "
-        "from serving.gold.gld_delivery_by_state",
+        "from serving.gold.delivery_by_state",
     ).rows[0]
     top = query(
         env,
-        "select category, sum(revenue) as r from serving.gold.gld_sales_by_category_month "
+        "select category, sum(revenue) as r from serving.gold.sales_by_category_month "
         "group by category order by r desc limit 3",
     ).rows
     revenue = Decimal(sales[0] or 0)
@@ -111,7 +111,7 @@ def build(env: Mapping[str, str], out: Path) -> Path:
     """Write the HTML report to ``out`` and return its path."""
     sales = _rows(
         env,
-        "select month, category, revenue from serving.gold.gld_sales_by_category_month",
+        "select month, category, revenue from serving.gold.sales_by_category_month",
     )
     by_cat: dict[str, float] = defaultdict(float)
     for _, cat, rev in sales:
@@ -126,11 +126,11 @@ def build(env: Mapping[str, str], out: Path) -> Path:
     states = _rows(
         env,
         "select customer_state, late_delivery_rate, delivered_orders "
-        "from serving.gold.gld_delivery_by_state order by late_delivery_rate desc",
+        "from serving.gold.delivery_by_state order by late_delivery_rate desc",
     )
     mix = _rows(
         env,
-        "select month, payment_type, payment_value from serving.gold.gld_payment_mix_month",
+        "select month, payment_type, payment_value from serving.gold.payment_mix_month",
     )
     mix_months = sorted({str(m)[:7] for m, _, _ in mix})
     types = sorted({t for _, t, _ in mix})

@@ -265,9 +265,9 @@ def gold(tables: dict[str, dict[tuple[str, ...], Row]]) -> dict[str, list[tuple[
         (m, t, n, len(o), q2(v), q2(Decimal(inst) / n)) for (m, t), (n, o, v, inst) in mix.items()
     ]
     return {
-        "gld_sales_by_category_month": sorted(sales_rows),
-        "gld_daily_orders": sorted(daily_rows),
-        "gld_seller_performance": sorted(seller_rows),
-        "gld_delivery_by_state": sorted(state_rows),
-        "gld_payment_mix_month": sorted(mix_rows),
+        "sales_by_category_month": sorted(sales_rows),
+        "daily_orders": sorted(daily_rows),
+        "seller_performance": sorted(seller_rows),
+        "delivery_by_state": sorted(state_rows),
+        "payment_mix_month": sorted(mix_rows),
     }

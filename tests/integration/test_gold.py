@@ -19,12 +19,13 @@ from . import reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+#: The published names: BI contracts, no layer prefix (the dbt models keep theirs).
 MARTS = (
-    "gld_sales_by_category_month",
-    "gld_daily_orders",
-    "gld_seller_performance",
-    "gld_delivery_by_state",
-    "gld_payment_mix_month",
+    "sales_by_category_month",
+    "daily_orders",
+    "seller_performance",
+    "delivery_by_state",
+    "payment_mix_month",
 )
 
 
@@ -63,7 +64,7 @@ def pipeline(stack: StackHandle, olist: Path, batches: list[str]) -> Iterator[No
         assert all(r.success for r in results), results[-1].error
         if i == 0:
             expected = reference.gold(reference.silver(olist, batches[:1]))
-            assert gold_rows(stack.env, "gld_daily_orders") == expected["gld_daily_orders"]
+            assert gold_rows(stack.env, "daily_orders") == expected["daily_orders"]
     yield
 
 
@@ -77,6 +78,13 @@ def test_gold_equals_independent_computation(
     missing = [r for r in expected if r not in got]
     extra = [r for r in got if r not in expected]
     assert not missing and not extra, f"{mart}: missing {missing[:5]}, unexpected {extra[:5]}"
+
+
+def test_the_marts_are_published_under_their_contract_names(
+    stack: StackHandle, pipeline: None
+) -> None:
+    published = {r[0] for r in stack.sql("show tables from serving.gold").rows}
+    assert published == set(MARTS)
 
 
 def test_rerun_changes_nothing(stack: StackHandle, pipeline: None) -> None:
