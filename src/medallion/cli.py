@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from medallion import load_cli
+from medallion import load_cli, runs_cli
 from medallion.cluster.cli import app as cluster_app
 from medallion.console import console, err, render_rows
 from medallion.images_cli import app as images_app
@@ -297,13 +297,16 @@ def run(
 
 
 @app.command()
-def runs(limit: Annotated[int, typer.Option(help="how many")] = 20) -> None:
+def runs(
+    limit: runs_cli.Limit = 20,
+    fmt: runs_cli.Format = runs_cli.RunsFormat.table,
+    wide: runs_cli.Wide = False,
+) -> None:
     """List recent layer runs from the ledger (serving.audit.pipeline_runs)."""
     from medallion.ledger import recent
     from medallion.stack import StackConfig
 
-    result = recent(StackConfig.load().env(), limit)
-    console.print(render_rows(result.columns, result.rows, "table"))
+    runs_cli.show(recent(StackConfig.load().env(), limit), fmt.value, wide=wide)
 
 
 @app.command()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from medallion import load_cli
+from medallion import load_cli, runs_cli
 from medallion.console import console, err
 from medallion.k8s import runs
 
@@ -132,8 +132,10 @@ def load(
 
 @app.command("runs")
 def runs_(
-    limit: Annotated[int, typer.Option(help="how many")] = 20,
+    limit: runs_cli.Limit = 20,
     *,
+    fmt: runs_cli.Format = runs_cli.RunsFormat.table,
+    wide: runs_cli.Wide = False,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
         "medallion"
     ),
@@ -143,7 +145,6 @@ def runs_(
 ) -> None:
     """`medallion runs` on a release: the ledger rows its layer Jobs wrote, read through a
     port-forward to its Trino."""
-    from medallion.console import render_rows
     from medallion.k8s.access import AccessError, Release, forwarded_env
     from medallion.ledger import recent
     from medallion.trino_client import QueryError
@@ -154,7 +155,7 @@ def runs_(
             result = recent(env, limit)
     except (AccessError, QueryError) as exc:
         raise _fail(str(exc)) from exc
-    console.print(render_rows(result.columns, result.rows, "table"))
+    runs_cli.show(result, fmt.value, wide=wide)
 
 
 @app.command("install-operator")
