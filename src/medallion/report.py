@@ -6,6 +6,7 @@ import datetime as dt
 import html
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -58,10 +59,13 @@ def _bars(
     series: Mapping[str, Sequence[float]],
     fmt: str = "{:,.0f}",
     width: int = 760,
+    max_labels: int = 40,
 ) -> str:
-    """A stacked vertical bar chart: one bar per label, one colour per series."""
+    """A stacked vertical bar chart: one bar per label, one colour per series. With more than
+    ``max_labels`` bars only every k-th label is written (each bar keeps its tooltip)."""
     height, left, bottom, top = 300, 70, 60, 30
     n = max(len(labels), 1)
+    step = -(-n // max_labels)
     totals = [sum(s[i] for s in series.values()) for i in range(len(labels))]
     peak = max(totals, default=0) or 1.0
     slot = (width - left - 10) / n
@@ -88,6 +92,8 @@ def _bars(
                 f'fill="{PALETTE[j % len(PALETTE)]}"><title>{html.escape(label)} '
                 f"{html.escape(name)}: {html.escape(fmt.format(values[i]))}</title></rect>"
             )
+        if i % step:
+            continue
         parts.append(
             f'<text x="{x + slot * 0.35:.1f}" y="{top + plot + 14}" class="a" '
             f'text-anchor="end" transform="rotate(-45 {x + slot * 0.35:.1f} {top + plot + 14})">'
@@ -105,6 +111,120 @@ def _bars(
 
 def _rows(env: Mapping[str, str], sql: str) -> list[tuple[Any, ...]]:
     return query(env, sql).rows
+
+
+def daily_charts(days: Sequence[tuple[Any, Any, Any]]) -> list[str]:
+    """Orders and paid value per purchase day (``order_date, orders_placed, payment_value``
+    rows): with a few days of data the monthly charts are a single bar."""
+    ordered = sorted(days, key=lambda d: str(d[0]))
+    labels = [str(d[0])[:10] for d in ordered]
+    return [
+        _bars("Orders placed per day", labels, {"orders": [float(d[1] or 0) for d in ordered]}),
+        _bars(
+            "Revenue per day: paid value of the orders placed (BRL)",
+            labels,
+            {"paid value": [float(d[2] or 0) for d in ordered]},
+        ),
+    ]
+
+
+ORPHAN = "orphan"
+
+
+@dataclass(frozen=True)
+class BatchQuality:
+    """One bronze batch as silver saw it, over every silver table. ``records`` are bronze rows;
+    identical lines count once in ``distinct``; each distinct row is accepted, quarantined (by
+    reason) or an orphan still waiting for its order, so the parts add up to ``distinct``."""
+
+    batch_id: str
+    records: int
+    distinct: int
+    accepted: int
+    quarantined: dict[str, int] = field(default_factory=dict)
+    orphans: int = 0
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.quarantined.values())
+
+    @property
+    def balanced(self) -> bool:
+        return self.accepted + self.rejected + self.orphans == self.distinct
+
+
+def batch_quality(
+    reconciliation: Sequence[tuple[Any, ...]], reasons: Sequence[tuple[Any, ...]]
+) -> list[BatchQuality]:
+    """Combine silver_reconciliation (``batch, bronze_rows, distinct_rows, accepted_rows`` summed
+    per batch) and the quarantine (``batch, reason, rows``) into one line per batch."""
+    by_batch: dict[str, dict[str, int]] = defaultdict(dict)
+    for batch, reason, n in reasons:
+        by_batch[str(batch)][str(reason)] = int(n)
+    out = []
+    for batch, records, distinct, accepted in sorted(reconciliation, key=lambda r: str(r[0])):
+        counts = dict(sorted(by_batch.get(str(batch), {}).items()))
+        orphans = counts.pop(ORPHAN, 0)
+        out.append(
+            BatchQuality(str(batch), int(records), int(distinct), int(accepted), counts, orphans)
+        )
+    return out
+
+
+def quality(env: Mapping[str, str]) -> list[BatchQuality]:
+    """Per batch, what silver's own tables say: silver.silver_reconciliation, silver.quarantine."""
+    reconciliation = _rows(
+        env,
+        "select _batch_id, sum(bronze_rows), sum(distinct_rows), sum(accepted_rows) "
+        "from iceberg.silver.silver_reconciliation group by _batch_id",
+    )
+    reasons = _rows(
+        env,
+        "select _batch_id, reason, count(*) from iceberg.silver.quarantine "
+        "group by _batch_id, reason",
+    )
+    return batch_quality(reconciliation, reasons)
+
+
+def quality_table(batches: Sequence[BatchQuality]) -> str:
+    """The data-quality section: one row per batch and a total."""
+    if not batches:
+        return "<h2>Data quality</h2><p>Silver has processed no batch yet.</p>"
+
+    def reasons(counts: Mapping[str, int]) -> str:
+        listed = "<br>".join(f"{html.escape(r)} {n:,}" for r, n in counts.items() if n)
+        return f"<br><small>{listed}</small>" if listed else ""
+
+    total_reasons: dict[str, int] = defaultdict(int)
+    for b in batches:
+        for reason, n in b.quarantined.items():
+            total_reasons[reason] += n
+    total = BatchQuality(
+        "all",
+        sum(b.records for b in batches),
+        sum(b.distinct for b in batches),
+        sum(b.accepted for b in batches),
+        dict(sorted(total_reasons.items())),
+        sum(b.orphans for b in batches),
+    )
+
+    def row(b: BatchQuality) -> str:
+        flag = "" if b.balanced else ' class="off" title="the parts do not add up"'
+        return (
+            f"<tr{flag}><td>{html.escape(b.batch_id)}</td><td>{b.records:,}</td>"
+            f"<td>{b.records - b.distinct:,}</td><td>{b.accepted:,}</td>"
+            f"<td>{b.rejected:,}{reasons(b.quarantined)}</td><td>{b.orphans:,}</td></tr>"
+        )
+
+    return (
+        "<h2>Data quality</h2>"
+        "<p>Per bronze batch, over every silver table: records in bronze, identical lines counted "
+        "once, then each distinct row accepted, quarantined (by reason) or an orphan waiting for "
+        "its order (it is checked again on every silver run).</p>"
+        '<table class="q"><thead><tr><th>batch</th><th>records</th><th>duplicates</th>'
+        "<th>accepted</th><th>quarantined, by reason</th><th>orphans waiting</th></tr></thead>"
+        f"<tbody>{''.join(row(b) for b in batches)}</tbody><tfoot>{row(total)}</tfoot></table>"
+    )
 
 
 def build(env: Mapping[str, str], out: Path) -> Path:
@@ -141,7 +261,11 @@ def build(env: Mapping[str, str], out: Path) -> Path:
     kpi_rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in kpis(env)
     )
+    daily = _rows(
+        env, "select order_date, orders_placed, payment_value from serving.gold.daily_orders"
+    )
     charts = [
+        *daily_charts(daily),
         _bars("Delivered revenue by month and category (BRL)", months, revenue),
         _bars(
             "Late-delivery rate by customer state",
@@ -160,11 +284,18 @@ th, td {{ text-align: left; padding: .25rem 1rem .25rem 0; border-bottom: 1px so
 svg {{ width: 100%; margin: 1rem 0 2rem; }}
 .t {{ font-size: 15px; font-weight: 600; }} .a {{ font-size: 10px; fill: #555; }}
 .g {{ stroke: #eee; }}
+table.q td, table.q th {{ text-align: right; vertical-align: top; white-space: nowrap; }}
+table.q td:first-child, table.q th:first-child {{ text-align: left; }}
+table.q small {{ color: #555; }}
+table.q tfoot td {{ font-weight: 600; border-top: 2px solid #999; }}
+tr.off td {{ color: #c00; }}
 </style></head><body>
 <h1>medallion: gold marts</h1>
-<p>Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC from serving.gold.</p>
+<p>Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC from serving.gold and silver's
+quality tables.</p>
 <table>{kpi_rows}</table>
 {"".join(charts)}
+{quality_table(quality(env))}
 </body></html>
 """
     out.parent.mkdir(parents=True, exist_ok=True)
