@@ -51,7 +51,8 @@ def committed_since(env: Mapping[str, str], schema: str, since: dt.datetime) -> 
     stamp = since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     parts = [
         f"select '{t}' as t, count(*) as commits, "
-        "coalesce(sum(cast(summary['added-records'] as bigint)), 0) as added "
+        # a snapshot that added nothing (a delete, a merge that only rewrote) has no such key
+        "coalesce(sum(cast(element_at(summary, 'added-records') as bigint)), 0) as added "
         f'from {schema}."{t}$snapshots" '
         f"where committed_at >= from_iso8601_timestamp('{stamp}')"
         for (t,) in tables
