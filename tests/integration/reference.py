@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from medallion.generate import HEADERS, KEYS, ORDER_STATUSES, PAYMENT_TYPES
+from medallion import vocabulary
+from medallion.generate import HEADERS, KEYS
 from medallion.paths import project_dir
 
 Row = dict[str, str]
@@ -77,13 +78,14 @@ def valid(stem: str, row: Row) -> bool:
     for col in INTEGERS.get(stem, ()):
         if integer(row[col]) is None:
             return False
-    if stem == "olist_orders_dataset" and row["order_status"] not in ORDER_STATUSES:
+    vocab = vocabulary.load()
+    if stem == "olist_orders_dataset" and row["order_status"] not in vocab.order_statuses:
         return False
-    if stem == "olist_order_payments_dataset" and row["payment_type"] not in PAYMENT_TYPES:
+    if stem == "olist_order_payments_dataset" and row["payment_type"] not in vocab.payment_types:
         return False
     if stem == "olist_order_reviews_dataset":
         score = integer(row["review_score"])
-        if score is None or not 1 <= score <= 5:
+        if score is None or not vocab.review_score_min <= score <= vocab.review_score_max:
             return False
     return True
 

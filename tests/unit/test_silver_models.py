@@ -573,3 +573,37 @@ def test_the_reconciliation_test_fails_when_a_row_goes_missing(scenario: Scenari
     assert not tested.success
     failed = {r.node.name for r in tested.result if str(r.status) == "fail"}
     assert any(name.startswith("expression_is_true_silver_reconciliation") for name in failed)
+
+
+def test_silver_tests_read_the_vocabulary_from_the_project_vars(scenario: Scenario) -> None:
+    """accepted_values and within_range take their values from dbt_project.yml's vars."""
+    tested = run_dbt("test", scenario.work, select="fct_orders fct_payments fct_reviews quarantine")
+    assert tested.success, [(r.node.name, r.message) for r in tested.result]
+    names = {r.node.name for r in tested.result}
+    assert any(n.startswith("accepted_values_fct_payments_payment_type") for n in names)
+
+
+def test_a_payment_type_added_to_the_vocabulary_is_accepted(
+    scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One line in the vocabulary's one home, and silver accepts the new type (last: it lands a
+    batch into the shared scenario)."""
+    import shutil
+
+    from medallion import vocabulary
+
+    project = tmp_path / "dbt"
+    shutil.copytree(dbt_dir(), project, ignore=shutil.ignore_patterns("target", "logs"))
+    config = project / "dbt_project.yml"
+    text = config.read_text()
+    line = next(x for x in text.splitlines() if x.strip().startswith("payment_types:"))
+    config.write_text(text.replace(line, line.replace("]", ", pix]")))
+    assert "pix" in vocabulary.load(config).payment_types
+    assert "pix" not in vocabulary.load().payment_types
+
+    land(scenario.spark, "2018-01-03", {"brz_order_payments": [["o1", "4", "pix", "1", "3.00"]]})
+    monkeypatch.setenv("MEDALLION_TEST_DBT_PROJECT_DIR", str(project))
+    result = run_dbt("run", scenario.work)
+    assert result.success, result.exception
+    payments = by_key(scenario.spark, "fct_payments", "order_id", "payment_sequential")
+    assert payments[("o1", 4)]["payment_type"] == "pix"

@@ -142,15 +142,15 @@ where ranked._version_rank = 1
 {%- endmacro %}
 
 
-{#- The values a coded column may take (Olist's own vocabularies). -#}
+{#- The values a coded column may take (Olist's own vocabularies): their one home is the vars
+    of dbt_project.yml. -#}
 {% macro silver_order_statuses() %}
-    {{ return(['created', 'approved', 'invoiced', 'processing', 'shipped', 'delivered',
-               'canceled', 'unavailable']) }}
+    {{ return(var('order_statuses')) }}
 {% endmacro %}
 
 
 {% macro silver_payment_types() %}
-    {{ return(['credit_card', 'boleto', 'voucher', 'debit_card', 'not_defined']) }}
+    {{ return(var('payment_types')) }}
 {% endmacro %}
 
 

@@ -19,6 +19,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from medallion import vocabulary
 from medallion.generate._tables import DEFECT_REASONS, HEADERS, KEYS, TableSpec
 
 #: A row as laid out for writing: fields for the csv writer, a pre-rendered line (defects, whose
@@ -36,7 +37,15 @@ BAD_TIMESTAMPS = (
 BAD_NUMBERS = ("12,5x", "abc", "1.2.3", "--5", "R$ 10,00", "x9")
 UNKNOWN_STATUSES = ("lost", "returned", "pending", "in_transit", "on_hold")
 UNKNOWN_PAYMENT_TYPES = ("pix", "cash", "paypal", "bank_transfer", "crypto")
-OUT_OF_RANGE_SCORES = ("0", "6", "9")
+_SCORES = vocabulary.load()
+OUT_OF_RANGE_SCORES = tuple(
+    str(s)
+    for s in (
+        _SCORES.review_score_min - 1,
+        _SCORES.review_score_max + 1,
+        _SCORES.review_score_max + 4,
+    )
+)
 BLANKS = ("", "", " ", "   ")
 
 

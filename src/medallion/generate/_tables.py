@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from medallion import vocabulary
+
 CUSTOMERS = "olist_customers_dataset"
 GEOLOCATION = "olist_geolocation_dataset"
 ORDER_ITEMS = "olist_order_items_dataset"
@@ -103,17 +105,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     TRANSLATION: ("product_category_name",),
 }
 
-ORDER_STATUSES: tuple[str, ...] = (
-    "created",
-    "approved",
-    "invoiced",
-    "processing",
-    "shipped",
-    "delivered",
-    "canceled",
-    "unavailable",
-)
-PAYMENT_TYPES: tuple[str, ...] = ("credit_card", "boleto", "voucher", "debit_card", "not_defined")
+#: The vocabularies silver accepts, from their one home (the dbt project's vars).
+ORDER_STATUSES: tuple[str, ...] = vocabulary.load().order_statuses
+PAYMENT_TYPES: tuple[str, ...] = vocabulary.load().payment_types
 
 #: Defect kind -> quarantine reason code the pipeline must produce (None: not quarantined, the
 #: exact duplicate collapses into one accepted row; late_parent is an orphan only until its

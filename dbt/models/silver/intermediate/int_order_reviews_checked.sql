@@ -30,7 +30,8 @@ checked as (
                 required=['review_creation_date']) }} then 'unparseable_timestamp'
             when {{ silver_unparseable(['review_score'], required=['review_score']) }}
                 then 'unparseable_number'
-            when review_score not between 1 and 5 then 'review_score_out_of_range'
+            when review_score not between {{ var('review_score')['min'] }}
+                and {{ var('review_score')['max'] }} then 'review_score_out_of_range'
         end as _row_reason
     from cleaned
 ),
