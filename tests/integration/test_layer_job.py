@@ -4,10 +4,13 @@ same dbt run as ``medallion run``, and its row in the ledger, success or failure
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -16,7 +19,7 @@ import pytest
 from medallion import ledger, lock
 from medallion.generate import generate
 from medallion.load import load_dir
-from medallion.run.job import REFUSED
+from medallion.run.job import REFUSED, committed_since
 from tests.conftest import REPO, StackHandle
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -146,3 +149,47 @@ def test_no_credential_on_a_command_line_or_in_a_log(landed: StackHandle) -> Non
     for path in logs:
         text = path.read_text(errors="replace")
         assert not [v for v in secrets if v in text], f"{path.name} holds a credential"
+
+
+def test_rows_committed_since_count_every_kind_of_snapshot(landed: StackHandle) -> None:
+    """What silver's Job records as rows written: the records its Iceberg commits added; a
+    commit that added none (a delete, a merge that only rewrote) counts zero, not an error."""
+    env = landed.env
+    landed.sql("create schema if not exists iceberg.commits_probe")
+    landed.sql("create table iceberg.commits_probe.t (k int)")
+    landed.sql("create table iceberg.commits_probe.untouched (k int)")
+    since = dt.datetime.now(dt.UTC)
+    landed.sql("insert into iceberg.commits_probe.t values 1, 2, 3")
+    landed.sql("delete from iceberg.commits_probe.t where k = 2")
+    try:
+        nodes = committed_since(env, "iceberg.commits_probe", since)
+        assert [(n.name, n.rows) for n in nodes] == [("t", 3)]
+    finally:
+        landed.sql("drop table iceberg.commits_probe.t")
+        landed.sql("drop table iceberg.commits_probe.untouched")
+        landed.sql("drop schema iceberg.commits_probe")
+
+
+def test_a_terminated_layer_job_gives_its_lease_back(landed: StackHandle) -> None:
+    """A deleted Job's pod gets SIGTERM: the run unwinds and the layer is free at once, not
+    after the lease's expiry."""
+    lock.ensure(landed.env)
+    env = {**os.environ, **landed.env, "MEDALLION_PIPELINE_ID": "bronze-terminated"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medallion.run.job", "bronze", "--skip-freshness"],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        held = []
+        for _ in range(120):
+            held = landed.sql(f"select run_id from {lock.TABLE} where layer = 'bronze'").rows
+            if held or proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert held, "the job never took bronze's lease"
+        proc.terminate()
+        assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert landed.sql(f"select count(*) from {lock.TABLE} where layer = 'bronze'").rows == [(0,)]

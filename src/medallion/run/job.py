@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -112,6 +113,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         print(f"error: unexpected arguments for {args.layer}: {' '.join(rest)}", file=sys.stderr)
         return 2
     pipeline_id = env.get(PIPELINE_ID_ENV) or ledger.new_id()
+    # A deleted Job's pod gets SIGTERM: unwind, so the layer's lease is given back at once
+    # instead of expiring.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
     def run() -> LayerResult:
         if args.layer == "silver":
