@@ -85,11 +85,12 @@ def skaffold_build() -> None:
     ref, repo = os.environ.get("IMAGE", ""), os.environ.get("IMAGE_REPO", "")
     try:
         name = images.by_repository(repo)
-        console.print(f"builder: {images.builder()}", highlight=False)
-        images.build([name], on_done=_show)
-        image_id = images.tag(images.IMAGES[name].ref, ref)
+        # buildah, whatever answers on DOCKER_HOST (there, the image API of this very store):
+        # the cluster imports from buildah's store
+        images.build([name], tool="buildah", on_done=_show)
+        image_id = images.tag(images.IMAGES[name].ref, ref, tool="buildah")
         by_id = f"{repo}:{image_id.removeprefix('sha256:')}"
-        images.tag(ref, by_id)
+        images.tag(ref, by_id, tool="buildah")
         loaded = addons.load_images(ClusterConfig.from_env(), [ref, by_id])
     except (images.ImageError, addons.AddonError) as exc:
         raise _fail(str(exc)) from exc

@@ -270,4 +270,9 @@ def running(cfg: ClusterConfig) -> Iterator[ClusterConfig]:
 
 def env(cfg: ClusterConfig) -> dict[str, str]:
     """What a shell needs to use the cluster from the host (kubectl, helm, the CLI, skaffold)."""
-    return {"KUBECONFIG": str(cfg.host_kubeconfig), "DOCKER_HOST": f"unix://{cfg.image_api_socket}"}
+    return {
+        "KUBECONFIG": str(cfg.host_kubeconfig),
+        "DOCKER_HOST": f"unix://{cfg.image_api_socket}",
+        # the cluster imports buildah's images; the engine on DOCKER_HOST is not a builder
+        "IMAGE_BUILDER": "buildah",
+    }
