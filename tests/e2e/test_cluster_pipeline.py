@@ -388,8 +388,9 @@ def test_skaffold_run_local_builds_and_deploys_to_the_cluster(
         "PATH": f"{bin_dir()}:{layout().helm.parent}:{os.environ['PATH']}",
         "MEDALLION": str(Path(sys.executable).with_name("medallion")),
     }
+    # skaffold's artifact cache would skip the builder, and with it the import into this node
     argv = [str(bin_dir() / "skaffold"), "run", "-p", "local", "--update-check=false",
-            "--interactive=false", "--status-check=true"]  # fmt: skip
+            "--interactive=false", "--status-check=true", "--cache-artifacts=false"]  # fmt: skip
     result = subprocess.run(
         argv, cwd=project_dir(), env=env, capture_output=True, text=True, timeout=2400, check=False
     )
