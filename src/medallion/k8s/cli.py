@@ -26,6 +26,9 @@ NamespaceOpt = Annotated[
     str | None,
     typer.Option("--namespace", "-n", help="namespace of the release (default: the context's)"),
 ]
+ReleaseNamespaceOpt = Annotated[
+    str, typer.Option("--namespace", "-n", help="the release's namespace")
+]
 ReleaseOpt = Annotated[str, typer.Option("--release", help="the Helm release name")]
 KubeconfigOpt = Annotated[str | None, typer.Option("--kubeconfig", help="path to a kubeconfig")]
 ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use")]
@@ -108,9 +111,7 @@ def load(
     batch: load_cli.Batch = None,
     replace: load_cli.Replace = False,
     skip_loaded: load_cli.SkipLoaded = False,
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
-        "medallion"
-    ),
+    namespace: ReleaseNamespaceOpt = "medallion",
     release: ReleaseOpt = "medallion",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
@@ -136,9 +137,7 @@ def runs_(
     *,
     fmt: runs_cli.Format = runs_cli.RunsFormat.table,
     wide: runs_cli.Wide = False,
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="the release's namespace")] = (
-        "medallion"
-    ),
+    namespace: ReleaseNamespaceOpt = "medallion",
     release: ReleaseOpt = "medallion",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
