@@ -48,12 +48,16 @@ images-archive: venv ## Export the built images to docker-archive tars (for ctr 
 	$(MEDALLION) images archive $(IMAGES_ONLY)
 
 .PHONY: kind-up
-kind-up: venv ## A kind cluster with the namespace and the Spark Operator (official chart and CRDs from its Go module)
+kind-up: venv ## A kind cluster with the namespace and the Spark Operator (vendored CRDs, official chart from its Go module)
 	@$(KIND) get clusters | grep -qx '$(KIND_CLUSTER)' \
 	  || $(KIND) create cluster --name $(KIND_CLUSTER) --config manifests/kind-cluster.yaml --wait 5m
 	$(KUBECTL) config use-context kind-$(KIND_CLUSTER)
 	$(KUBECTL) apply -f manifests/namespace.yaml
 	$(MEDALLION) k8s install-operator --values manifests/values/spark-operator.yaml
+
+.PHONY: vendor-crds
+vendor-crds: venv ## Refresh manifests/crds/spark-operator from the operator's pinned Go module (after a version change)
+	$(MEDALLION) k8s vendor-crds
 
 .PHONY: kind-load
 kind-load: images ## Build the images and load them into the kind nodes

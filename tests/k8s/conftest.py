@@ -58,7 +58,7 @@ def docs(renders: dict[str, Docs], case: str) -> Docs:
 
 @pytest.fixture(scope="session")
 def crd_schemas() -> dict[str, dict[str, Any]]:
-    """openAPIV3Schema of each Spark Operator kind, from the pinned operator module's CRDs."""
+    """openAPIV3Schema of each Spark Operator kind, from the vendored CRDs."""
     root = crds_dir()
     schemas = load_crd_schemas(root)
     assert schemas, f"no Spark Operator CRDs under {root}"

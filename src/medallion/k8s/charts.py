@@ -41,11 +41,10 @@ def charts_dir() -> Path:
 
 
 def crds_dir() -> Path:
-    """The Spark Operator CRDs: MEDALLION_CRDS_DIR, else those of the pinned operator module."""
+    """The Spark Operator CRDs, vendored from the pinned operator module."""
     from medallion.k8s import operator
 
-    env = os.environ.get("MEDALLION_CRDS_DIR")
-    return Path(env) if env else operator.crds_dir()
+    return operator.crds_dir()
 
 
 def helm_binary() -> Path | None:

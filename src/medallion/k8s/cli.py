@@ -118,6 +118,7 @@ def load(
 ) -> None:
     """`medallion load` into a release's landing zone, through port-forwards to its MinIO and
     Trino (credentials from the release's Secrets)."""
+    from medallion import accounting
     from medallion.k8s.access import AccessError, Release, forwarded_env
     from medallion.load import LoadError, load_dir
     from medallion.trino_client import QueryError
@@ -126,9 +127,13 @@ def load(
     try:
         with forwarded_env(target) as env, console.status("loading"):
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
+            loaded = [b.batch_id for b in batches]
+            accounts = accounting.refresh(env, loaded) if loaded else []
     except (AccessError, LoadError, QueryError) as exc:
         raise _fail(str(exc)) from exc
     load_cli.report(batches, f"{namespace}/{release}")
+    if accounts:
+        runs_cli.show_accounts(accounts)
 
 
 @app.command("runs")
@@ -137,13 +142,15 @@ def runs_(
     *,
     fmt: runs_cli.Format = runs_cli.RunsFormat.table,
     wide: runs_cli.Wide = False,
+    batch: runs_cli.BatchOpt = None,
     namespace: ReleaseNamespaceOpt = "medallion",
     release: ReleaseOpt = "medallion",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
 ) -> None:
-    """`medallion runs` on a release: the ledger rows its layer Jobs wrote, read through a
-    port-forward to its Trino."""
+    """`medallion runs` on a release: the ledger rows its layer Jobs wrote (or with --batch a
+    batch's per-file accounts), read through a port-forward to its Trino."""
+    from medallion.accounting import for_batch
     from medallion.k8s.access import AccessError, Release, forwarded_env
     from medallion.ledger import recent
     from medallion.trino_client import QueryError
@@ -151,10 +158,18 @@ def runs_(
     target = Release(namespace, release, kubeconfig, context)
     try:
         with forwarded_env(target) as env:
-            result = recent(env, limit)
+            if batch is not None:
+                accounts = for_batch(env, batch)
+            else:
+                result = recent(env, limit)
     except (AccessError, QueryError) as exc:
         raise _fail(str(exc)) from exc
-    runs_cli.show(result, fmt.value, wide=wide)
+    if batch is None:
+        runs_cli.show(result, fmt.value, wide=wide)
+    elif not accounts:
+        raise _fail(f"no batch {batch!r} has been loaded into {namespace}/{release}")
+    else:
+        runs_cli.show_accounts(accounts, fmt.value)
 
 
 @app.command("install-operator")
@@ -164,7 +179,8 @@ def install_operator(
     ),
     kubeconfig: KubeconfigOpt = None,
 ) -> None:
-    """The Spark Operator from its official chart in the pinned Go module (CRDs applied first)."""
+    """The Spark Operator from its official chart in the pinned Go module (the vendored CRDs
+    applied first)."""
     import os
     import shutil
     import subprocess
@@ -183,3 +199,28 @@ def install_operator(
         detail = getattr(exc, "stderr", "") or str(exc)
         raise _fail(f"installing the Spark Operator failed: {detail}") from exc
     console.print(f"Spark Operator {operator.VERSION} installed")
+
+
+@app.command("vendor-crds")
+def vendor_crds(
+    check: Annotated[
+        bool, typer.Option("--check", help="only compare the vendored CRDs with the module's")
+    ] = False,
+) -> None:
+    """Copy the Spark Operator's CRDs from its pinned Go module into manifests/crds (run after
+    changing spark_operator in versions.toml); --check reports differences instead."""
+    from medallion.k8s import operator
+    from medallion.paths import project_dir
+
+    try:
+        if check:
+            problems = operator.vendored_problems() + operator.module_differences()
+            if problems:
+                raise _fail("\n".join(problems))
+            console.print(f"the vendored CRDs are {operator.MODULE}@{operator.VERSION}'s")
+            return
+        copied = operator.vendor_crds()
+    except operator.OperatorModuleError as exc:
+        raise _fail(str(exc)) from exc
+    where = operator.crds_dir().relative_to(project_dir())
+    console.print(f"{len(copied)} CRDs of {operator.MODULE}@{operator.VERSION} written to {where}")
