@@ -36,8 +36,9 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 venv: $(BIN)/.installed ## Create .venv with the pinned dependencies
 
 .PHONY: setup
-setup: venv ## Install everything: the venv, then the engines into the cache (idempotent)
+setup: venv ## Install everything: the venv, then the engines and the chart tests' tools into the cache (idempotent)
 	$(MEDALLION) setup
+	$(MEDALLION) k8s tools
 
 .PHONY: up
 up: setup ## Start the embedded stack

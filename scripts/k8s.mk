@@ -31,8 +31,12 @@ charts-lint: charts-deps ## helm lint every chart (the umbrella also with its ci
 	@for chart in $(CHARTS); do $(HELM) lint --quiet charts/$$chart; done
 	@for values in charts/medallion/ci/*.yaml; do $(HELM) lint --quiet charts/medallion -f $$values; done
 
+.PHONY: k8s-tools
+k8s-tools: venv ## Build the chart tests' tools (kubeconform) from the Go module proxy into the cache
+	$(MEDALLION) k8s tools
+
 .PHONY: test-k8s
-test-k8s: venv ## Chart, policy, submitter and image tests (no cluster needed)
+test-k8s: k8s-tools ## Chart, policy, submitter and image tests (no cluster needed)
 	$(BIN)/pytest tests/k8s $(PYTEST_ARGS)
 
 .PHONY: base-images

@@ -8,9 +8,18 @@ from typing import Any
 
 import pytest
 
-from medallion.k8s.charts import Helm, charts_dir, crds_dir, helm_binary, load_crd_schemas
+from medallion.k8s.charts import (
+    KUBERNETES_VERSIONS,
+    Helm,
+    Kubeconform,
+    charts_dir,
+    helm_binary,
+    kubeconform_binary,
+    write_schemas,
+)
 
 Docs = list[dict[str, Any]]
+
 
 # The values cases every render-based test runs over: the defaults, kind, external S3 + PostgreSQL.
 VALUES_CASES: dict[str, tuple[str, ...]] = {
@@ -57,9 +66,12 @@ def docs(renders: dict[str, Docs], case: str) -> Docs:
 
 
 @pytest.fixture(scope="session")
-def crd_schemas() -> dict[str, dict[str, Any]]:
-    """openAPIV3Schema of each Spark Operator kind, from the vendored CRDs."""
-    root = crds_dir()
-    schemas = load_crd_schemas(root)
-    assert schemas, f"no Spark Operator CRDs under {root}"
-    return schemas
+def kubeconform(tmp_path_factory: pytest.TempPathFactory) -> Kubeconform:
+    """kubeconform (strict) with offline schemas: kubernetes-validate's for the built-in kinds of
+    every version in KUBERNETES_VERSIONS, the vendored Spark Operator CRDs' for its kinds."""
+    binary = kubeconform_binary()
+    if binary is None:
+        pytest.skip("kubeconform not found: run `make k8s-tools` (builds it into the cache)")
+    schemas = tmp_path_factory.mktemp("schemas")
+    write_schemas(schemas, KUBERNETES_VERSIONS)
+    return Kubeconform(binary, schemas)

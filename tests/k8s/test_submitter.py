@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from medallion.k8s import submitter as sub
-from medallion.k8s.charts import Helm, crd_errors, embedded_spark_applications
+from medallion.k8s.charts import Helm, Kubeconform, embedded_spark_applications
 
 Docs = list[dict[str, Any]]
 
@@ -202,12 +202,12 @@ def test_verbs_used_are_exactly_the_roles(template: dict[str, Any], helm: Helm) 
 
 
 def test_created_application_matches_the_crd(
-    template: dict[str, Any], crd_schemas: dict[str, Any]
+    template: dict[str, Any], kubeconform: Kubeconform
 ) -> None:
     api = FakeCustomObjects(states=["COMPLETED"])
     run(template, api)
     (created,) = api.created
-    assert not crd_errors(crd_schemas, created), crd_errors(crd_schemas, created)
+    assert not kubeconform.errors([created]), kubeconform.errors([created])
     assert created["spec"]["executor"]["instances"] == 3  # silver.replicas
     assert created["metadata"]["namespace"] == "lake"
 

@@ -221,6 +221,13 @@ SKAFFOLD = GoCommand(
 )
 
 
+def build_kubeconform(log: Path) -> Path:
+    """kubeconform, which the chart tests validate every rendered object with."""
+    return go_install(
+        "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", VERSIONS["kubeconform"], log
+    )
+
+
 def build_all(log: Path) -> None:
     """Every binary the cluster runs that Debian does not package, and skaffold (the ``local``
     profile of skaffold.yaml deploys to this cluster)."""

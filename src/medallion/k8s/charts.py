@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import subprocess
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,20 +190,15 @@ def pod_specs(docs: Sequence[dict[str, Any]]) -> list[PodSpec]:
     return result
 
 
-def load_crd_schemas(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """``{"<group>/<version>/<Kind>": openAPIV3Schema}`` of the CRDs under ``root`` (recursive)."""
-    root = root or crds_dir()
-    schemas: dict[str, dict[str, Any]] = {}
-    for path in sorted(root.rglob("*.yaml")) if root.is_dir() else []:
-        crd = yaml.safe_load(path.read_text())
-        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
-            continue
-        kind = crd["spec"]["names"]["kind"]
-        for version in crd["spec"]["versions"]:
-            if version.get("served"):
-                key = f"{crd['spec']['group']}/{version['name']}/{kind}"
-                schemas[key] = version["schema"]["openAPIV3Schema"]
-    return schemas
+def kubeconform_binary() -> Path | None:
+    """The kubeconform ``medallion k8s tools`` built into the cache, else on PATH, else None."""
+    from medallion.cluster.build import bin_dir
+
+    cached = bin_dir() / "kubeconform"
+    if cached.is_file() and os.access(cached, os.X_OK):
+        return cached
+    found = shutil.which("kubeconform")
+    return Path(found) if found else None
 
 
 def strict_schema(schema: Any) -> Any:
@@ -232,15 +229,123 @@ def strict_schema(schema: Any) -> Any:
     return schema
 
 
-def crd_errors(schemas: dict[str, dict[str, Any]], obj: dict[str, Any]) -> list[str]:
-    """Every violation of the object's CRD schema (empty when it is valid)."""
-    import jsonschema
+# The local cluster's Kubernetes (MAJOR.MINOR), and the versions the charts must be valid in: 1.30
+# up to it.
+CLUSTER_KUBERNETES = ".".join(
+    tomllib.loads((Path(__file__).parent.parent / "versions.toml").read_text())["kubernetes"]
+    .removeprefix("v")
+    .split(".")[:2]
+)
+KUBERNETES_VERSIONS = tuple(
+    f"1.{minor}" for minor in range(30, int(CLUSTER_KUBERNETES.split(".")[1]) + 1)
+)
+# kubeconform's -schema-location templates, relative to the folder write_schemas fills.
+BUILTIN_SCHEMAS = "{{ .NormalizedKubernetesVersion }}/{{ .ResourceKind }}{{ .KindSuffix }}.json"
+CRD_SCHEMAS = "crds/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
 
-    key = f"{obj.get('apiVersion')}/{obj.get('kind')}"
-    if key not in schemas:
-        return [f"no CRD schema for {key}"]
-    validator = jsonschema.Draft7Validator(strict_schema(schemas[key]))
-    return [
-        f"{'/'.join(str(p) for p in err.absolute_path) or '<root>'}: {err.message}"
-        for err in validator.iter_errors(obj)
-    ]
+
+# A reference into kubernetes-validate's shared definitions, from a kind's file or from within.
+_DEFINITION_REF = re.compile(r'"\$ref": "(?:/api/_definitions\.json)?#/\$defs/([^"]+)"')
+
+
+def _standalone_kinds(source: Path, target: Path) -> None:
+    """Each API kind's schema in ``source`` (kubernetes-validate's layout) as one standalone
+    file in ``target``: the definitions it reaches copied under its own ``$defs``, references
+    made local, no ``$id``. (Its files point at ``/api/_definitions.json`` under an
+    ``https://kubernetes.io`` ``$id``, which a file-based registry cannot resolve, and compiling
+    that 2 MB file once per kind made kubeconform several times slower.)"""
+    import json
+
+    definitions = json.loads((source / "_definitions.json").read_text())["$defs"]
+    refers = {name: set(_DEFINITION_REF.findall(json.dumps(d))) for name, d in definitions.items()}
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.json"):
+        text = path.read_text()
+        schema = json.loads(text)
+        if "enum" not in (dig(schema, "properties", "kind") or {}):
+            continue  # a part of a kind (PodSpec, ...), never an object's kind
+        todo, reached = set(_DEFINITION_REF.findall(text)), set()
+        while todo:
+            name = todo.pop()
+            reached.add(name)
+            todo |= refers[name] - reached
+        schema.pop("$id", None)
+        schema["$defs"] = {name: definitions[name] for name in sorted(reached)}
+        standalone = json.dumps(schema).replace('"/api/_definitions.json#', '"#')
+        (target / path.name).write_text(standalone)
+
+
+def write_schemas(out: Path, kubernetes_versions: Sequence[str], crds: Path | None = None) -> None:
+    """JSON schemas for kubeconform, offline, under ``out``.
+
+    Built-in kinds, for each Kubernetes ``MAJOR.MINOR``: the strict schemas kubernetes-validate
+    ships, made standalone. Custom resources: every served version of the CRDs under ``crds``
+    (default: the vendored Spark Operator's), made strict by :func:`strict_schema`.
+    """
+    import json
+
+    import kubernetes_validate
+
+    shipped = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    for version in kubernetes_versions:
+        source = shipped / f"v{version}.0-local-strict"
+        if not source.is_dir():
+            raise FileNotFoundError(
+                f"kubernetes-validate {kubernetes_validate.__version__} ships no schemas for "
+                f"Kubernetes {version}: upgrade it in constraints.txt"
+            )
+        _standalone_kinds(source, out / f"v{version}.0")
+    for path in sorted((crds or crds_dir()).glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+            continue
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
+        for served in (v for v in crd["spec"]["versions"] if v.get("served")):
+            target = out / "crds" / group / f"{kind}_{served['name']}.json"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            schema = strict_schema(served["schema"]["openAPIV3Schema"])
+            target.write_text(json.dumps(schema))
+
+
+@dataclass(frozen=True)
+class Kubeconform:
+    """kubeconform, strict, over the schemas :func:`write_schemas` laid out in ``schemas``."""
+
+    binary: Path
+    schemas: Path
+
+    def errors(
+        self, objs: Sequence[dict[str, Any]], kubernetes_version: str = CLUSTER_KUBERNETES
+    ) -> list[str]:
+        """Every problem with ``objs`` as Kubernetes ``MAJOR.MINOR`` sees them: unknown fields,
+        wrong types, missing required fields, and kinds with no schema."""
+        import json
+
+        args = [
+            # one worker: concurrent ones each compile the same schema (slower on 2 cores)
+            str(self.binary), "-strict", "-output", "json", "-n", "1",
+            "-kubernetes-version", f"{kubernetes_version}.0",
+            "-schema-location", str(self.schemas / BUILTIN_SCHEMAS),
+            "-schema-location", str(self.schemas / CRD_SCHEMAS),
+        ]  # fmt: skip
+        result = subprocess.run(
+            args,
+            input=yaml.safe_dump_all(objs, sort_keys=False),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            report = json.loads(result.stdout)
+        except json.JSONDecodeError:
+            report = None
+        if not isinstance(report, dict) or (result.returncode not in (0, 1)):
+            raise RuntimeError(f"kubeconform failed ({result.returncode}): {result.stderr}")
+        found = [
+            f"{r.get('kind')}/{r.get('name')}: {r.get('msg')}"
+            for r in report.get("resources") or []
+            if r.get("status") != "statusValid"
+        ]
+        if result.returncode and not found:
+            raise RuntimeError(f"kubeconform failed without a finding: {result.stderr}")
+        return found

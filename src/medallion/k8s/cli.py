@@ -224,3 +224,20 @@ def vendor_crds(
         raise _fail(str(exc)) from exc
     where = operator.crds_dir().relative_to(project_dir())
     console.print(f"{len(copied)} CRDs of {operator.MODULE}@{operator.VERSION} written to {where}")
+
+
+@app.command("tools")
+def tools() -> None:
+    """Build the chart tests' tools (kubeconform, at the version versions.toml pins) from the Go
+    module proxy into the cache (a no-op when built)."""
+    from medallion.artifacts import SetupError
+    from medallion.cluster import build
+
+    log = build.bin_dir().parent / "build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with console.status("building kubeconform (first time: about a minute)"):
+        try:
+            binary = build.build_kubeconform(log)
+        except SetupError as exc:
+            raise _fail(f"{exc}\n(full log: {log})") from exc
+    console.print(f"kubeconform {build.VERSIONS['kubeconform']} in {binary}")
