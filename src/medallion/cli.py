@@ -251,7 +251,9 @@ def load(
     replace: load_cli.Replace = False,
     skip_loaded: load_cli.SkipLoaded = False,
 ) -> None:
-    """Upload batches to s3://warehouse/landing/olist/ and register their partitions."""
+    """Upload batches to s3://warehouse/landing/olist/ and register their partitions; then each
+    file's records (serving.audit.batch_files; `medallion runs --batch ID` shows them later)."""
+    from medallion import accounting
     from medallion.load import LoadError, load_dir
     from medallion.stack import StackConfig
     from medallion.trino_client import QueryError
@@ -260,9 +262,13 @@ def load(
     try:
         with console.status("loading"):
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
+        with console.status("accounting"):
+            accounts = accounting.refresh(env, [b.batch_id for b in batches]) if batches else []
     except (LoadError, QueryError) as exc:
         raise fail(str(exc)) from exc
     load_cli.report(batches)
+    if accounts:
+        runs_cli.show_accounts(accounts)
 
 
 class Layer(StrEnum):
@@ -301,12 +307,22 @@ def runs(
     limit: runs_cli.Limit = 20,
     fmt: runs_cli.Format = runs_cli.RunsFormat.table,
     wide: runs_cli.Wide = False,
+    batch: runs_cli.BatchOpt = None,
 ) -> None:
-    """List recent layer runs from the ledger (serving.audit.pipeline_runs)."""
+    """List recent layer runs from the ledger (serving.audit.pipeline_runs), or with --batch
+    the batch's per-file accounts (serving.audit.batch_files)."""
+    from medallion.accounting import for_batch
     from medallion.ledger import recent
     from medallion.stack import StackConfig
 
-    runs_cli.show(recent(StackConfig.load().env(), limit), fmt.value, wide=wide)
+    env = StackConfig.load().env()
+    if batch is not None:
+        accounts = for_batch(env, batch)
+        if not accounts:
+            raise fail(f"no batch {batch!r} has been loaded")
+        runs_cli.show_accounts(accounts, fmt.value)
+        return
+    runs_cli.show(recent(env, limit), fmt.value, wide=wide)
 
 
 @app.command()

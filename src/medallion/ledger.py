@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import subprocess
 import time
@@ -10,10 +11,12 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from medallion import __version__, lock
+from medallion import __version__, accounting, lock
 from medallion.paths import project_dir
 from medallion.run.dbt import LayerResult
-from medallion.trino_client import Result, query
+from medallion.trino_client import QueryError, Result, query
+
+log = logging.getLogger(__name__)
 
 TABLE = "serving.audit.pipeline_runs"
 COLUMNS = (
@@ -36,6 +39,10 @@ class RunRecord:
     error: str | None
     code_version: str
 
+
+#: The layers whose runs move records on (``medallion.accounting``): after each, the accounts of
+#: the batches still open are brought up to date.
+ACCOUNTED = ("bronze", "silver")
 
 #: Set in the images (their tag): a pod has no checkout to describe.
 CODE_VERSION_ENV = "MEDALLION_CODE_VERSION"
@@ -97,7 +104,8 @@ def recorded(
 
     A layer another run holds raises ``LayerBusyError`` before anything runs (and leaves no row). A
     crash of the runner itself is a failed run. A ledger that cannot be written raises: the run
-    must not look recorded when it is not.
+    must not look recorded when it is not. After a bronze or silver run, the per-file accounts of
+    the batches still open are brought up to date (``medallion.accounting``).
     """
     run_id = new_id()
     with lock.held(env, layer, run_id, pipeline_id):
@@ -124,6 +132,11 @@ def recorded(
                 code_version=code_version(),
             ),
         )
+        if layer in ACCOUNTED:
+            try:
+                accounting.refresh(env)
+            except QueryError as exc:  # the run and its row stand; the next run catches up
+                log.warning("the batches' accounts were not brought up to date: %s", exc)
     return result
 
 

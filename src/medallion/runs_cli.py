@@ -5,11 +5,15 @@ The default table fits an 80-column terminal: the first 8 characters of the run 
 as ``MM-DD HH:MM:SS`` (UTC, as the ledger stores it), the duration in seconds, and each failed
 run's error under the table. ``--wide`` shows every column uncut; ``--format json`` gives one
 object per run and ``--format csv`` one line per run, with every column and ISO 8601 times.
+
+``--batch ID`` shows, instead of runs, the batch's accounts (``medallion.accounting``): per file,
+its records, bronze rows, accepted, quarantined and waiting, with the reasons beneath.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -23,6 +27,7 @@ from rich.text import Text
 from medallion.console import console, render_rows
 
 if TYPE_CHECKING:
+    from medallion.accounting import FileAccount
     from medallion.trino_client import Result
 
 
@@ -133,3 +138,90 @@ def show(result: Result, fmt: str = "table", *, wide: bool = False) -> None:
         print(output)
     else:
         console.print(output)
+
+
+BatchOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--batch",
+        help="instead of runs: each file of this batch, its records accepted, quarantined "
+        "(by reason) and waiting",
+    ),
+]
+
+
+def accounts_rows(accounts: Sequence[FileAccount]) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Every column of the batch's accounts (csv and json), the reasons as a JSON object."""
+    columns = [
+        "batch_id",
+        "table_name",
+        "file",
+        "records",
+        "bronze_rows",
+        "accepted",
+        "quarantined",
+        "orphans",
+        "unprocessed",
+        "reasons",
+        "balanced",
+    ]
+    rows = [
+        (
+            a.batch_id,
+            a.table_name,
+            a.file,
+            a.records,
+            a.bronze_rows,
+            a.accepted,
+            a.quarantined,
+            a.orphans,
+            a.unprocessed,
+            json.dumps(dict(a.reasons), sort_keys=True),
+            a.balanced,
+        )
+        for a in accounts
+    ]
+    return columns, rows
+
+
+def accounts_table(accounts: Sequence[FileAccount]) -> RenderableType:
+    """One line per file (records = accepted + quarantined + waiting), a total, and each file's
+    quarantine reasons beneath."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_footer=True)
+    totals = [sum(getattr(a, f) for a in accounts) for f in _COUNTS]
+    table.add_column("table", "all", overflow="ellipsis", no_wrap=True, max_width=24)
+    for (title, _), total in zip(_HEADINGS, totals, strict=True):
+        table.add_column(title, f"{total:,}", justify="right", no_wrap=True)
+    notes: list[Text] = []
+    for a in accounts:
+        style = "" if a.balanced else "red"
+        table.add_row(a.table_name, *(f"{getattr(a, f):,}" for f in _COUNTS), style=style)
+        if a.reasons:
+            listed = ", ".join(f"{r} {n:,}" for r, n in a.reasons.items())
+            notes.append(Text(f"{a.table_name}: {listed}"))
+        if not a.balanced:
+            notes.append(Text(f"{a.table_name}: the parts do not add up", style="red"))
+    waiting = sum(a.orphans for a in accounts)
+    lines: list[RenderableType] = [table]
+    if notes:
+        lines += [Text("quarantined, by reason:"), *notes]
+    if waiting:
+        lines.append(Text(f"waiting: {waiting:,} orphans wait for their order"))
+    return Group(*lines)
+
+
+_HEADINGS = (
+    ("records", "records"),
+    ("bronze", "bronze_rows"),
+    ("accepted", "accepted"),
+    ("quarant.", "quarantined"),
+    ("waiting", "waiting"),
+)
+_COUNTS = tuple(field for _, field in _HEADINGS)
+
+
+def show_accounts(accounts: Sequence[FileAccount], fmt: str = "table") -> None:
+    if fmt in ("csv", "json"):
+        print(render_rows(*accounts_rows(accounts), fmt))
+    else:
+        console.print(accounts_table(accounts))

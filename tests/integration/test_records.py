@@ -202,6 +202,35 @@ def test_counts_reconcile(stack: StackHandle, landed: Landed) -> None:
     assert malformed == len(landed.broken_lines(REVIEWS))
 
 
+def test_every_record_of_every_file_is_accounted_for(stack: StackHandle, landed: Landed) -> None:
+    """Per file: records (Python's csv module's count plus the broken lines) = accepted +
+    quarantined + waiting, stored in the ledger and shown by `medallion runs --batch`."""
+    from medallion import accounting
+
+    accounts = accounting.refresh(stack.env)
+    assert accounts is not None
+    by_table = {a.table_name: a for a in accounts if a.batch_id == landed.batch}
+    assert set(by_table) == {table_of(f"{stem}.csv") for stem in HEADERS}
+    for stem in HEADERS:
+        got = by_table[table_of(f"{stem}.csv")]
+        broken = landed.broken_lines(stem)
+        assert got.file == f"{stem}.csv"
+        assert got.records == got.bronze_rows == len(landed.expected(stem)) + len(broken), stem
+        assert got.unprocessed == 0, stem
+        assert got.balanced, got
+        assert got.reasons.get("malformed_row", 0) == len(broken), stem
+    reviews = by_table[table_of(f"{REVIEWS}.csv")]
+    assert reviews.accepted > 0 and reviews.quarantined > 0
+    shown = stack.cli("runs", "--batch", landed.batch, "--format", "json").stdout
+    rows = [json.loads(line) for line in shown.splitlines()]
+    assert {r["table_name"]: r["records"] for r in rows} == {
+        t: a.records for t, a in by_table.items()
+    }
+    assert all(r["balanced"] for r in rows)
+    unknown = stack.cli("runs", "--batch", "no-such-batch", check=False)
+    assert unknown.returncode != 0 and "no batch 'no-such-batch'" in unknown.stderr
+
+
 def test_a_landing_table_from_before_is_remade_over_its_records(
     stack: StackHandle, tmp_path: Path
 ) -> None:

@@ -1,0 +1,334 @@
+"""Every input record accounted for, per landed file: ``serving.audit.batch_files``.
+
+For each file of a batch (one file per landing table and batch) the ledger keeps:
+
+- ``records``: the CSV records ``medallion load`` cut from the file (the rows of its JSON-lines
+  copy, which is the landing table's partition);
+- ``bronze_rows``: the rows bronze holds for that table and batch;
+- ``accepted``: bronze rows silver has processed and not quarantined (identical lines, which
+  silver merges into one row, each count here; so do rows a later batch superseded);
+- ``quarantined`` and ``reasons``: bronze rows silver quarantined, by reason code (JSON object);
+- ``orphans``: rows quarantined as ``orphan``, waiting for their parent, which a later batch may
+  still bring: waiting, not lost;
+- ``unprocessed``: records not yet through bronze and silver (landed after their last run).
+
+``records = accepted + quarantined + orphans + unprocessed`` is the reconciliation; a file where
+it does not hold is shown as unbalanced. A bronze row counts as processed when silver's
+reconciliation (``silver.silver_reconciliation``) has its table and batch and bronze wrote it no
+later than the watermark silver recorded.
+
+``refresh`` recomputes the rows of the batches that are not final yet (not stored, or with rows
+waiting) or of the batches it is given; ``medallion load`` and every bronze and silver run call
+it, so the ledger follows each record from landing to silver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from medallion import lock
+from medallion.load import CATALOG as LANDING
+from medallion.load import SCHEMA
+from medallion.trino_client import query
+
+TABLE = "serving.audit.batch_files"
+COLUMNS = (
+    "batch_id varchar, table_name varchar, file varchar, records bigint, bronze_rows bigint, "
+    "accepted bigint, quarantined bigint, orphans bigint, unprocessed bigint, reasons varchar, "
+    "measured_at timestamp(6)"
+)
+#: The lease (``medallion.lock``) under which the accounts are replaced.
+LEASE = "accounting"
+ORPHAN = "orphan"
+ACCEPTED = "accepted"
+UNPROCESSED = "unprocessed"
+BRONZE = "iceberg.bronze"
+RECONCILIATION = "iceberg.silver.silver_reconciliation"
+QUARANTINE = "iceberg.silver.quarantine"
+
+
+@dataclass(frozen=True)
+class FileAccount:
+    batch_id: str
+    table_name: str
+    file: str
+    records: int
+    bronze_rows: int = 0
+    accepted: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    orphans: int = 0
+    unprocessed: int = 0
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.reasons.values())
+
+    @property
+    def waiting(self) -> int:
+        return self.orphans + self.unprocessed
+
+    @property
+    def balanced(self) -> bool:
+        return self.records == self.accepted + self.quarantined + self.waiting
+
+
+def account(
+    loaded: Sequence[tuple[str, str, str, int]],
+    bronze: Mapping[tuple[str, str], int],
+    outcomes: Iterable[tuple[str, str, str, int]],
+) -> list[FileAccount]:
+    """Combine what was landed (``batch, table, file, records``), what bronze holds
+    (``{(batch, table): rows}``) and what silver made of bronze's rows (``batch, table, outcome,
+    rows`` with outcome ``accepted``, ``unprocessed`` or a quarantine reason) into one account
+    per file. Records bronze has not taken in yet are unprocessed."""
+    split: dict[tuple[str, str], dict[str, int]] = {}
+    for batch, table, outcome, rows in outcomes:
+        counts = split.setdefault((batch, table), {})
+        counts[outcome] = counts.get(outcome, 0) + int(rows)
+    out = []
+    for batch, table, file, records in loaded:
+        counts = dict(split.get((batch, table), {}))
+        in_bronze = bronze.get((batch, table), 0)
+        accepted = counts.pop(ACCEPTED, 0)
+        orphans = counts.pop(ORPHAN, 0)
+        unprocessed = counts.pop(UNPROCESSED, 0) + max(records - in_bronze, 0)
+        out.append(
+            FileAccount(
+                batch,
+                table,
+                file,
+                records,
+                in_bronze,
+                accepted,
+                dict(sorted(counts.items())),
+                orphans,
+                unprocessed,
+            )
+        )
+    return sorted(out, key=lambda a: (a.batch_id, a.table_name))
+
+
+def _exists(env: Mapping[str, str], schema: str, tables: Iterable[str]) -> set[str]:
+    names = ", ".join(f"'{t}'" for t in tables)
+    if not names:
+        return set()
+    rows = query(
+        env,
+        f"select table_name from iceberg.information_schema.tables "
+        f"where table_schema = '{schema}' and table_name in ({names})",
+    ).rows
+    return {str(r[0]) for r in rows}
+
+
+def _in_list(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(set(values)))
+
+
+def _outcomes_sql(tables: Sequence[str], batches: Sequence[str], silver: bool) -> str:
+    """Per batch, landing table and outcome, the number of bronze rows (one scan of each
+    bronze table, restricted to ``batches``)."""
+    wanted = _in_list(batches)
+    parts = [
+        f"select '{t}' as landing_table, _batch_id, _row_hash, count(*) as lines, "
+        f"max(_ingested_at) as ingested_at from {BRONZE}.brz_{t} "
+        f"where _batch_id in ({wanted}) group by _batch_id, _row_hash"
+        for t in tables
+    ]
+    bronze = " union all ".join(parts)
+    if not silver:
+        return (
+            f"select _batch_id, landing_table, '{UNPROCESSED}', sum(lines) "
+            f"from ({bronze}) group by 1, 2"
+        )
+    return f"""
+        with b as ({bronze}),
+        r as (
+            select table_name, source_table, _batch_id, bronze_ingested_at
+            from {RECONCILIATION} where _batch_id in ({wanted})
+        ),
+        q as (
+            select table_name, _batch_id, _row_hash, min(reason) as reason
+            from {QUARANTINE} where _batch_id in ({wanted})
+            group by table_name, _batch_id, _row_hash
+        )
+        select
+            b._batch_id,
+            b.landing_table,
+            case
+                when r.table_name is null or b.ingested_at > r.bronze_ingested_at
+                    then '{UNPROCESSED}'
+                when q.reason is null then '{ACCEPTED}'
+                else q.reason
+            end as outcome,
+            sum(b.lines)
+        from b
+        left join r on r.source_table = 'brz_' || b.landing_table and r._batch_id = b._batch_id
+        left join q
+            on q.table_name = r.table_name and q._batch_id = b._batch_id
+            and q._row_hash = b._row_hash
+        group by 1, 2, 3
+    """
+
+
+def landing_tables(env: Mapping[str, str]) -> list[str]:
+    rows = query(
+        env,
+        f"select table_name from {LANDING}.information_schema.tables "
+        f"where table_schema = '{SCHEMA}' order by table_name",
+    ).rows
+    return [str(r[0]) for r in rows]
+
+
+def loaded_batches(env: Mapping[str, str], tables: Sequence[str]) -> list[str]:
+    """Every batch with a partition in a landing table."""
+    if not tables:
+        return []
+    parts = " union ".join(
+        f'select batch_id from {LANDING}.{SCHEMA}."{t}$partitions"' for t in tables
+    )
+    return sorted(str(r[0]) for r in query(env, parts).rows)
+
+
+def landed_files(
+    env: Mapping[str, str], tables: Sequence[str], batches: Sequence[str]
+) -> list[tuple[str, str, str, int]]:
+    """``batch, table, file, records`` of each landed file of the batches: the records of its
+    JSON-lines copy (one per CSV record, malformed ones included), read through Trino."""
+    if not tables or not batches:
+        return []
+    wanted = _in_list(batches)
+    parts = " union all ".join(
+        f"select batch_id, '{t}', \"$path\", count(*) from {LANDING}.{SCHEMA}.{t} "
+        f"where batch_id in ({wanted}) group by 1, 2, 3"
+        for t in tables
+    )
+    return [
+        (str(b), str(t), str(path).rsplit("/", 1)[-1].removesuffix(".jsonl") + ".csv", int(n))
+        for b, t, path, n in query(env, parts).rows
+    ]
+
+
+def compute(env: Mapping[str, str], batches: Sequence[str]) -> list[FileAccount]:
+    """The accounts of every file of ``batches`` (loaded batches), from the tables as they are."""
+    if not batches:
+        return []
+    loaded = landed_files(env, landing_tables(env), batches)
+    tables = sorted({t for _, t, _, _ in loaded})
+    present = _exists(env, "bronze", [f"brz_{t}" for t in tables])
+    in_bronze = [t for t in tables if f"brz_{t}" in present]
+    outcomes: list[tuple[str, str, str, int]] = []
+    bronze: dict[tuple[str, str], int] = {}
+    if in_bronze:
+        silver = _exists(env, "silver", ["silver_reconciliation", "quarantine"]) == {
+            "silver_reconciliation",
+            "quarantine",
+        }
+        rows = query(env, _outcomes_sql(in_bronze, batches, silver)).rows
+        outcomes = [(str(b), str(t), str(o), int(n)) for b, t, o, n in rows]
+        for b, t, _, n in outcomes:
+            bronze[(b, t)] = bronze.get((b, t), 0) + n
+    return account(loaded, bronze, outcomes)
+
+
+def ensure(env: Mapping[str, str]) -> None:
+    query(env, "create schema if not exists serving.audit")
+    query(env, f"create table if not exists {TABLE} ({COLUMNS})")
+
+
+def store(env: Mapping[str, str], accounts: Sequence[FileAccount]) -> None:
+    """Replace the stored rows of the accounts' batches with these."""
+    if not accounts:
+        return
+    ensure(env)
+    batches = _in_list(a.batch_id for a in accounts)
+    query(env, f"delete from {TABLE} where batch_id in ({batches})")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(accounts))
+    params: list[Any] = []
+    for a in accounts:
+        params += [
+            a.batch_id,
+            a.table_name,
+            a.file,
+            a.records,
+            a.bronze_rows,
+            a.accepted,
+            a.quarantined,
+            a.orphans,
+            a.unprocessed,
+            json.dumps(dict(a.reasons), sort_keys=True),
+            now,
+        ]
+    query(env, f"insert into {TABLE} values {marks}", params)
+
+
+def open_batches(env: Mapping[str, str]) -> list[str]:
+    """Loaded batches whose accounts are not final: never stored, or with records waiting."""
+    loaded = loaded_batches(env, landing_tables(env))
+    ensure(env)
+    final = {
+        str(r[0])
+        for r in query(
+            env,
+            f"select batch_id from {TABLE} group by batch_id "
+            "having sum(orphans + unprocessed) = 0 and sum(records) > 0",
+        ).rows
+    }
+    return [b for b in loaded if b not in final]
+
+
+def refresh(
+    env: Mapping[str, str], batches: Sequence[str] | None = None, *, wait: float = 60.0
+) -> list[FileAccount] | None:
+    """Recompute and store the accounts of ``batches`` (default: the batches not final yet),
+    under the ``accounting`` lease, so that a bronze and a silver run ending together do not
+    both replace the same rows. Waits up to ``wait`` seconds for the lease; then gives up and
+    returns None: the batches stay open and the next run brings them up to date."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with lock.held(env, LEASE, uuid.uuid4().hex, LEASE):
+                chosen = list(batches) if batches is not None else open_batches(env)
+                accounts = compute(env, chosen)
+                store(env, accounts)
+                return accounts
+        except lock.LayerBusyError:
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(2)
+
+
+def stored(env: Mapping[str, str], batch_id: str) -> list[FileAccount]:
+    ensure(env)
+    rows = query(
+        env,
+        f"select batch_id, table_name, file, records, bronze_rows, accepted, orphans, "
+        f"unprocessed, reasons from {TABLE} where batch_id = ? order by table_name",
+        [batch_id],
+    ).rows
+    return [
+        FileAccount(
+            str(b),
+            str(t),
+            str(f),
+            int(n),
+            int(br),
+            int(a),
+            json.loads(str(r or "{}")),
+            int(o),
+            int(u),
+        )
+        for b, t, f, n, br, a, o, u, r in rows
+    ]
+
+
+def for_batch(env: Mapping[str, str], batch_id: str) -> list[FileAccount]:
+    """The batch's stored accounts, else (never stored) computed now; empty for a batch that
+    was never loaded."""
+    return stored(env, batch_id) or compute(env, [batch_id])
