@@ -36,7 +36,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 venv: $(BIN)/.installed ## Create .venv with the pinned dependencies
 
 .PHONY: setup
-setup: venv ## Install everything: the venv, then the engines and the chart tests' tools into the cache (idempotent)
+setup: venv ## Install everything: the venv, then the engines and the chart tools into the cache (idempotent)
 	$(MEDALLION) setup
 	$(MEDALLION) k8s tools
 

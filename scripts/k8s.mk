@@ -32,8 +32,12 @@ charts-lint: charts-deps ## helm lint every chart (the umbrella also with its ci
 	@for values in charts/medallion/ci/*.yaml; do $(HELM) lint --quiet charts/medallion -f $$values; done
 
 .PHONY: k8s-tools
-k8s-tools: venv ## Build the chart tests' tools (kubeconform) from the Go module proxy into the cache
+k8s-tools: venv ## Build the chart tools (kubeconform, helm-docs) from the Go module proxy into the cache
 	$(MEDALLION) k8s tools
+
+.PHONY: charts-docs
+charts-docs: k8s-tools ## Regenerate the charts' README values tables from the `# --` comments (helm-docs)
+	$(MEDALLION) k8s charts-docs
 
 .PHONY: test-k8s
 test-k8s: k8s-tools ## Chart, policy, submitter and image tests (no cluster needed)

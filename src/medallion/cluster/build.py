@@ -221,11 +221,18 @@ SKAFFOLD = GoCommand(
 )
 
 
-def build_kubeconform(log: Path) -> Path:
-    """kubeconform, which the chart tests validate every rendered object with."""
-    return go_install(
-        "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform", VERSIONS["kubeconform"], log
-    )
+def build_chart_tools(log: Path) -> list[Path]:
+    """kubeconform, which the chart tests validate every rendered object with, and helm-docs,
+    which writes the charts' README values tables."""
+    return [
+        go_install(
+            "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform",
+            VERSIONS["kubeconform"], log,
+        ),
+        go_install(
+            "helm-docs", "github.com/norwoodj/helm-docs/cmd/helm-docs", VERSIONS["helm_docs"], log
+        ),
+    ]  # fmt: skip
 
 
 def build_all(log: Path) -> None:

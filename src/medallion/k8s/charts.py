@@ -190,15 +190,38 @@ def pod_specs(docs: Sequence[dict[str, Any]]) -> list[PodSpec]:
     return result
 
 
-def kubeconform_binary() -> Path | None:
-    """The kubeconform ``medallion k8s tools`` built into the cache, else on PATH, else None."""
+def cached_tool(name: str) -> Path | None:
+    """A chart tool ``medallion k8s tools`` built into the cache (kubeconform, helm-docs), else
+    the one on PATH, else None."""
     from medallion.cluster.build import bin_dir
 
-    cached = bin_dir() / "kubeconform"
+    cached = bin_dir() / name
     if cached.is_file() and os.access(cached, os.X_OK):
         return cached
-    found = shutil.which("kubeconform")
+    found = shutil.which(name)
     return Path(found) if found else None
+
+
+def kubeconform_binary() -> Path | None:
+    return cached_tool("kubeconform")
+
+
+# The charts whose README.md helm-docs writes (the library chart has no values).
+DOCUMENTED_CHARTS = tuple(chart for chart in CHARTS if chart != "common")
+
+
+def helm_docs(binary: Path, chart: str, *, dry_run: bool = False) -> str:
+    """helm-docs for one chart: its README.md from README.md.gotmpl and the ``# --`` comments in
+    values.yaml, the table in the file's order; ``dry_run`` returns the text instead."""
+    args = [
+        str(binary), "--chart-search-root", ".", "--chart-to-generate", chart,
+        "--template-files", "README.md.gotmpl", "--sort-values-order", "file",
+        "--log-level", "warning", *(["--dry-run"] if dry_run else []),
+    ]  # fmt: skip
+    result = subprocess.run(args, cwd=charts_dir(), capture_output=True, text=True, check=False)
+    if result.returncode != 0 or result.stderr.strip():
+        raise HelmError(f"helm-docs for {chart} failed:\n{result.stderr}{result.stdout}")
+    return result.stdout
 
 
 def strict_schema(schema: Any) -> Any:

@@ -228,16 +228,30 @@ def vendor_crds(
 
 @app.command("tools")
 def tools() -> None:
-    """Build the chart tests' tools (kubeconform, at the version versions.toml pins) from the Go
-    module proxy into the cache (a no-op when built)."""
+    """Build the chart tools (kubeconform, helm-docs, at the versions versions.toml pins) from
+    the Go module proxy into the cache (a no-op when built)."""
     from medallion.artifacts import SetupError
     from medallion.cluster import build
 
     log = build.bin_dir().parent / "build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with console.status("building kubeconform (first time: about a minute)"):
+    with console.status("building kubeconform and helm-docs (first time: a minute or two)"):
         try:
-            binary = build.build_kubeconform(log)
+            binaries = build.build_chart_tools(log)
         except SetupError as exc:
             raise _fail(f"{exc}\n(full log: {log})") from exc
-    console.print(f"kubeconform {build.VERSIONS['kubeconform']} in {binary}")
+    console.print(f"{', '.join(b.name for b in binaries)} in {build.bin_dir()}")
+
+
+@app.command("charts-docs")
+def charts_docs() -> None:
+    """Regenerate the charts' README.md from README.md.gotmpl and the `# --` comments in their
+    values.yaml (helm-docs)."""
+    from medallion.k8s import charts
+
+    binary = charts.cached_tool("helm-docs")
+    if binary is None:
+        raise _fail("helm-docs not found: run `make k8s-tools`")
+    for chart in charts.DOCUMENTED_CHARTS:
+        charts.helm_docs(binary, chart)
+    console.print(f"README.md of {', '.join(charts.DOCUMENTED_CHARTS)} written")

@@ -1,0 +1,42 @@
+"""Each chart's README.md is what helm-docs writes from its README.md.gotmpl and the ``# --``
+comments in its values.yaml: a value added or changed without regenerating fails here."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from medallion.k8s import charts
+from medallion.k8s.charts import DOCUMENTED_CHARTS, cached_tool, charts_dir, helm_docs
+
+
+@pytest.fixture(scope="session")
+def helm_docs_binary() -> Path:
+    binary = cached_tool("helm-docs")
+    if binary is None:
+        pytest.skip("helm-docs not found: run `make k8s-tools` (builds it into the cache)")
+    return binary
+
+
+@pytest.mark.parametrize("chart", DOCUMENTED_CHARTS)
+def test_readme_is_what_helm_docs_writes(helm_docs_binary: Path, chart: str) -> None:
+    readme = charts_dir() / chart / "README.md"
+    expected = helm_docs(helm_docs_binary, chart, dry_run=True)
+    assert readme.read_text() == expected, f"{readme} is stale: run `make charts-docs`"
+    assert "| Key | Type | Default | Description |" in expected
+
+
+def test_a_value_without_its_readme_row_is_noticed(
+    helm_docs_binary: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "charts"
+    shutil.copytree(charts_dir() / "trino", copy / "trino")
+    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
+    values = copy / "trino" / "values.yaml"
+    values.write_text(
+        values.read_text() + "# -- a value nobody documented in the README\nnewValue: 1\n"
+    )
+    assert "newValue" in helm_docs(helm_docs_binary, "trino", dry_run=True)
+    assert "newValue" not in (copy / "trino" / "README.md").read_text()
