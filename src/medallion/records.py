@@ -12,7 +12,10 @@ A record is recognised like this, one physical line at a time (line ends ``\\n``
 * otherwise the opening line alone is the record, flagged malformed, and reading resumes at the
   next line, so a stray unbalanced quote never swallows the rows after it;
 * a line that parses into a wrong number of fields, or breaks the quoting rules, is a malformed
-  record carrying its raw text; an empty line is no record.
+  record carrying its raw text; an empty line is no record;
+* a line longer than ``MAX_LINE_CHARS`` is not read as fields at all: it is a malformed record
+  with no fields whose raw text is cut to that length (no Olist field comes near; such a line is
+  garbage, and one such line must neither stop the file nor carry megabytes into every layer).
 
 Every physical line belongs to exactly one record (or is empty), so each input line is accounted
 for, and a well-formed file gives the same records as Python's ``csv`` module.
@@ -26,6 +29,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 BOM = "\ufeff"
+#: The longest line read as fields (1 Mi characters, 8 times Python's csv field limit); a
+#: longer line is a malformed record whose raw text is cut to this length.
+MAX_LINE_CHARS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,10 @@ def records(lines: Iterable[str], width: int | None = None) -> Iterator[Record]:
     while i < len(pending):
         line = pending[i]
         if not _strip_end(line):
+            i += 1
+            continue
+        if len(line) > MAX_LINE_CHARS and len(_strip_end(line)) > MAX_LINE_CHARS:
+            yield Record([], i + 1, _strip_end(line)[:MAX_LINE_CHARS])
             i += 1
             continue
         if parity[i] and next_odd[i] < len(pending):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -12,7 +13,10 @@ import pytest
 
 from medallion.generate import HEADERS, generate
 from medallion.load import LoadError, count_rows, load_dir, table_of
+from medallion.records import MAX_LINE_CHARS
 from medallion.run.dbt import LayerResult, run_layer
+from medallion.s3 import s3_client
+from tests import hostile
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
@@ -197,3 +201,96 @@ def test_a_stale_source_stops_bronze_before_the_build(
     finally:
         for p, mtime in before.items():
             os.utime(p, (mtime, mtime))
+
+
+# Hostile batches (tests/hostile.py) on the real stack: the refused ones write nothing, the
+# others land, reconcile with what bronze holds, and a good batch after them loads as usual.
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One clean batch of a day the other tests never load."""
+    out = tmp_path_factory.mktemp("clean")
+    generate(out, scale=0.01, days=1, seed=13, defects=0.0, start_date=dt.date(2019, 6, 1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_cases(
+    tmp_path_factory: pytest.TempPathFactory, clean: Path
+) -> dict[str, hostile.Hostile]:
+    return hostile.write(tmp_path_factory.mktemp("hostile"), clean / "batch=2019-06-01")
+
+
+def landing_state(stack: StackHandle) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """Every object under landing/ (key, ETag, size) and every landing table."""
+    s3 = s3_client(stack.env)
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=stack.env["S3_BUCKET"], Prefix="landing/"
+    )
+    objects = [(o["Key"], o["ETag"], o["Size"]) for p in pages for o in p.get("Contents", [])]
+    tables = [str(r[0]) for r in stack.sql("show tables from landing.olist").rows]
+    return sorted(objects), sorted(tables)
+
+
+def test_a_refused_hostile_batch_writes_nothing(
+    stack: StackHandle, bronze_loaded: list[str], hostile_cases: dict[str, hostile.Hostile]
+) -> None:
+    before = landing_state(stack)
+    refused = [c for c in hostile_cases.values() if c.outcome == "refused"]
+    assert {"unknown-table", "binary-garbage", "id-dot-dot-slash"} <= {c.name for c in refused}
+    for case in refused:
+        with pytest.raises(LoadError) as caught:
+            load_dir(stack.env, case.src, case.batch)
+        for part in (case.file, *case.expect):
+            assert part in str(caught.value), (case.name, part)
+    done = stack.cli("load", str(hostile_cases["unknown-table"].src), check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "olist_refunds_dataset.csv is not an Olist file" in " ".join(done.stderr.split())
+    assert landing_state(stack) == before
+    assert "refunds" not in before[1]
+
+
+def test_hostile_batches_that_land_reconcile_and_a_good_one_follows(
+    stack: StackHandle,
+    bronze_loaded: list[str],
+    hostile_cases: dict[str, hostile.Hostile],
+    clean: Path,
+) -> None:
+    lands = [c for c in hostile_cases.values() if c.outcome == "lands"]
+    assert {c.name for c in lands} == {"header-only", "reordered-header", "long-line"}
+    loaded = [b for case in lands for b in load_dir(stack.env, case.src)]
+    # a later, good batch: the clean files every hostile case was made from
+    loaded += load_dir(stack.env, clean)
+    good_id = loaded[-1].batch_id
+    assert good_id == "2019-06-01"
+    reordered = hostile_cases["reordered-header"]
+    assert_ok(run_layer(stack.env, "bronze"))
+
+    for batch in loaded:  # what load reported is what bronze holds, file by file
+        for f in batch.files:
+            got = stack.sql(
+                f"select count(*), count_if(_malformed) from iceberg.bronze.brz_{f.table} "
+                f"where _batch_id = '{batch.batch_id}'"
+            ).rows[0]
+            assert tuple(got) == (f.rows, f.malformed), (batch.batch_id, f.table)
+    by_id = {b.batch_id: {f.table: f for f in b.files} for b in loaded}
+    assert by_id[hostile_cases["header-only"].batch_id]["orders"].rows == 0
+    long_line = by_id[hostile_cases["long-line"].batch_id]["orders"]
+    assert (long_line.malformed, long_line.rows) == (1, long_line.lines)
+    raw = stack.sql(
+        "select _source_line, length(_raw_line), order_id from iceberg.bronze.brz_orders "
+        f"where _batch_id = '{hostile_cases['long-line'].batch_id}' and _malformed"
+    ).rows
+    assert [tuple(r) for r in raw] == [(3, MAX_LINE_CHARS, None)]
+    # a reordered header lands every value under its own column
+    columns = "order_id, customer_id, order_status, order_purchase_timestamp"
+    differ = stack.sql(
+        f"(select {columns} from iceberg.bronze.brz_orders where _batch_id = '{reordered.batch_id}'"
+        f" except select {columns} from iceberg.bronze.brz_orders where _batch_id = '{good_id}')"
+        f" union all (select {columns} from iceberg.bronze.brz_orders where _batch_id = "
+        f"'{good_id}' except select {columns} from iceberg.bronze.brz_orders "
+        f"where _batch_id = '{reordered.batch_id}')"
+    ).rows
+    assert differ == []
+    assert by_id[reordered.batch_id]["orders"].rows == by_id[good_id]["orders"].rows > 0
