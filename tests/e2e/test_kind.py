@@ -96,7 +96,7 @@ def installed(cluster: Any, helm: Helm) -> Any:
         run("docker", "build", "-f", f"images/{image}/Dockerfile", "-t", ref, ".", cwd=root)
         cluster.load_docker_image(ref)
     kubeconfig = {"KUBECONFIG": str(cluster.kubeconfig_path)}
-    cluster.kubectl("apply", "--server-side", "-f", str(crds_dir() / "spark-operator-v2.5.2"))
+    cluster.kubectl("apply", "--server-side", "-f", str(crds_dir()))
     cluster.kubectl("apply", "-f", str(root / "manifests" / "namespace.yaml"))
     tool = str(helm.binary)
     run(
