@@ -39,7 +39,14 @@ Connection settings shared by every chart of a release, under .Values.global. Em
 {{- default "warehouse" ((default (dict) .Values.global).s3).bucket -}}
 {{- end -}}
 
-{{/* S3_* variables for a container (endpoint, region, bucket, keys from the Secret). */}}
+{{/*
+S3_* variables for a container (endpoint, region, bucket, keys from the Secret).
+The keys are environment variables, not files, because every reader takes them from the
+environment: the shared config files expand them (Trino's catalogs as ${ENV:..}, the metastore
+site and the Spark conf as ${env.NAME}, the same bytes the embedded stack runs with), and the
+AWS SDK and MinIO clients read no key file. They come from a secretKeyRef, never a literal, and
+no command line expands them.
+*/}}
 {{- define "common.s3.env" -}}
 - name: S3_ENDPOINT
   value: {{ include "common.s3.endpoint" . | quote }}

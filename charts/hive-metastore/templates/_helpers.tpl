@@ -1,4 +1,9 @@
-{{/* The metastore's environment: what files/metastore-site.xml expands as ${env.NAME}. */}}
+{{/*
+The metastore's environment: what files/metastore-site.xml expands as ${env.NAME}.
+The database password and S3 keys are environment variables because Hadoop's configuration reads
+them only from the environment (${env.NAME}) or a JCEKS credential store, not from a plain file;
+the same site file serves the embedded stack, which sets the same variables.
+*/}}
 {{- define "hive-metastore.env" -}}
 - name: METASTORE_DB_HOST
   value: {{ include "common.postgres.host" . | quote }}

@@ -12,6 +12,8 @@ metadata:
     {{- include "common.labels" (dict "ctx" $ctx "component" "spark") | nindent 4 }}
     medallion.io/app: {{ .app }}
 spec:
+  {{- /* The driver keeps its token: in cluster mode it creates and deletes its executor pods
+  and their services through the API (role-spark). Executors never call the API. */}}
   {{- if eq .role "executor" }}
   automountServiceAccountToken: false
   {{- end }}

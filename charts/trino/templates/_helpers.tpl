@@ -1,4 +1,9 @@
-{{/* Environment of every Trino node: what the catalog files expand as ${ENV:NAME}. */}}
+{{/*
+Environment of every Trino node: what the catalog files expand as ${ENV:NAME}.
+The serving database's password and the S3 keys stay environment variables: the catalog files
+are shared byte for byte with the embedded stack, which hands Trino its credentials through the
+environment, and ${ENV:..} is the substitution both runtimes support.
+*/}}
 {{- define "trino.env" -}}
 - name: HIVE_METASTORE_URI
   value: {{ include "common.metastore.uri" . | quote }}
