@@ -5,8 +5,9 @@ with no defects) into one source folder per case under ``out`` and spoils it in 
 garbage, an empty file, a header only, a wrong or a reordered header, a 10 MiB line, invalid
 UTF-8, a NUL byte, UTF-16 text, a file of an unknown table, a batch id with ``../`` or quotes,
 a batch over the size limit, a batch without CSV files. Each case says what ``medallion load``
-must do with it: refuse it before anything is written, with an error holding ``expect``, or let
-it land (``expect`` is then empty), and which file is at fault.
+must do with it: refuse it before anything is written, with an error holding ``expect`` (the
+whole batch is there, so good files are refused with the bad one), or let it land (``expect`` is
+then empty, and the batch holds the file at fault alone), and which file is at fault.
 
 ``python -m tests.hostile OUT GOOD`` writes them for a look by hand.
 """
@@ -202,7 +203,12 @@ def write(out: Path, good: Path) -> dict[str, Hostile]:
     for name, (outcome, fault, spoil) in CASES.items():
         src = out / name
         batch_id = f"hostile-{name}"
-        expect = spoil(_copy(good, src / f"batch={batch_id}"))
+        folder = _copy(good, src / f"batch={batch_id}")
+        expect = spoil(folder)
+        if outcome == "lands":  # the file at fault alone: loading it adds nothing else
+            for path in folder.glob("*.csv"):
+                if path.name != fault:
+                    path.unlink()
         cases[name] = Hostile(name, src, batch_id, outcome, fault, expect)
     for name, (batch_id, as_option) in BAD_IDS.items():
         src = out / name

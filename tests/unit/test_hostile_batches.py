@@ -222,8 +222,8 @@ def test_medallion_load_prints_the_error_and_exits_non_zero(
 def test_medallion_load_reads_the_batch_limit_from_the_environment(
     cases: dict[str, hostile.Hostile], dead_stack: dict[str, str]
 ) -> None:
-    done = medallion_load(cases["header-only"], {**dead_stack, MAX_BATCH_ENV: "4096"})
+    done = medallion_load(cases["header-only"], {**dead_stack, MAX_BATCH_ENV: "100"})
     assert done.returncode == 1, done.stdout + done.stderr
     message = " ".join(done.stderr.split())
-    assert "over the limit of 4,096 bytes per batch" in message, message
+    assert "over the limit of 100 bytes per batch" in message, message
     assert "Traceback" not in done.stderr
