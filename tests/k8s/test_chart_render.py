@@ -63,25 +63,6 @@ def test_every_layer_is_a_cronjob_with_the_trigger_contract(docs: Docs) -> None:
         assert job["template"]["spec"]["restartPolicy"] == "Never", name
 
 
-@pytest.mark.parametrize("layer", ["bronze", "gold"])
-def test_dbt_layers_run_the_layer_job(docs: Docs, layer: str) -> None:
-    """The container runs what ``medallion run`` runs (medallion.run.dbt.run_layer) and writes
-    the ledger's row; the Job's name is the run's pipeline id."""
-    cj = by_kind(docs, "CronJob")[f"medallion-{layer}"]
-    pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
-    assert "initContainers" not in pod
-    (container,) = pod["containers"]
-    assert container["command"] == ["python", "-m", "medallion.run.job", layer]
-    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-    assert mounts["/opt/medallion/profiles"] == "profiles"
-    env = {e["name"]: e.get("value") or e.get("valueFrom") for e in container["env"]}
-    assert env["MEDALLION_DBT_PROFILES_DIR"] == "/opt/medallion/profiles"
-    assert env["MEDALLION_DBT_PROJECT_DIR"] == "/opt/medallion/dbt"
-    assert env["MEDALLION_PIPELINE_ID"] == {
-        "fieldRef": {"fieldPath": "metadata.labels['batch.kubernetes.io/job-name']"}
-    }
-
-
 def test_a_refused_layer_run_fails_its_job_without_retries(docs: Docs) -> None:
     """medallion.run.job exits REFUSED when another run holds the layer (medallion.lock)."""
     from medallion.run.job import REFUSED
@@ -91,15 +72,6 @@ def test_a_refused_layer_run_fails_its_job_without_retries(docs: Docs) -> None:
         assert job["podFailurePolicy"]["rules"] == [
             {"action": "FailJob", "onExitCodes": {"operator": "In", "values": [REFUSED]}}
         ], layer
-
-
-def test_bronze_freshness_check_can_be_turned_off(helm: Helm) -> None:
-    docs = helm.template(set_values=["bronze.freshness=false"])
-    for name in ("medallion-bronze", "medallion-pipeline"):
-        pod = dig(by_kind(docs, "CronJob")[name], "spec", "jobTemplate", "spec", "template", "spec")
-        bronze = next(c for c in pod.get("initContainers", []) + pod["containers"]
-                      if c["name"] == "bronze")  # fmt: skip
-        assert bronze["command"][-2:] == ["bronze", "--skip-freshness"], name
 
 
 def test_silver_cronjob_runs_the_submitter(docs: Docs) -> None:
@@ -116,13 +88,6 @@ def test_silver_cronjob_runs_the_submitter(docs: Docs) -> None:
     assert {"TRINO_HOST", "TRINO_PORT", "MEDALLION_PIPELINE_ID"} <= env
 
 
-def test_pipeline_runs_bronze_silver_gold_in_order(docs: Docs) -> None:
-    cj = by_kind(docs, "CronJob")["medallion-pipeline"]
-    pod = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
-    order = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
-    assert order == ["bronze", "silver", "gold"]
-
-
 def test_silver_executors_follow_silver_replicas(helm: Helm) -> None:
     from medallion.k8s.charts import embedded_spark_applications
 
@@ -137,15 +102,6 @@ def test_silver_executors_follow_silver_replicas(helm: Helm) -> None:
             "-Daws.requestChecksumCalculation=when_required "
             "-Daws.responseChecksumValidation=when_required"
         )
-
-
-def test_maintenance_is_a_scheduled_spark_application(docs: Docs) -> None:
-    (ssa,) = by_kind(docs, "ScheduledSparkApplication").values()
-    assert ssa["spec"]["concurrencyPolicy"] == "Forbid"
-    template = ssa["spec"]["template"]
-    assert template["mainApplicationFile"] == (
-        "local:///opt/medallion/spark-apps/maintenance/main.py"
-    )
 
 
 def test_external_case_uses_the_given_endpoints(renders: dict[str, Docs]) -> None:
@@ -228,27 +184,6 @@ def test_network_policies_default_deny_and_named_flows(docs: Docs) -> None:
         for p in policies.values()
     }
     assert {"trino", "hive-metastore", "medallion"} <= covered
-
-
-def test_submitter_role_allows_exactly_what_it_uses(docs: Docs) -> None:
-    role = by_kind(docs, "Role")["medallion-submitter"]
-    assert role["rules"] == [
-        {
-            "apiGroups": ["sparkoperator.k8s.io"],
-            "resources": ["sparkapplications"],
-            "verbs": ["create", "get", "list", "watch", "delete"],
-        }
-    ]
-    binding = by_kind(docs, "RoleBinding")["medallion-submitter"]
-    assert binding["subjects"][0]["name"] == "medallion-submitter"
-
-
-def test_spark_driver_role(docs: Docs) -> None:
-    role = by_kind(docs, "Role")["medallion-spark"]
-    (rule,) = role["rules"]
-    assert rule["apiGroups"] == [""]
-    assert set(rule["resources"]) == {"pods", "services", "configmaps", "persistentvolumeclaims"}
-    assert "*" not in rule["verbs"]
 
 
 def test_only_api_users_get_a_token(docs: Docs) -> None:

@@ -221,9 +221,19 @@ SKAFFOLD = GoCommand(
 )
 
 
+# Built from a copy of its module (go install refuses it: its go.mod replaces yaml-jsonpath with
+# the project's fork). The binary runs on chart folders by itself, no helm plugin install needed.
+HELM_UNITTEST = GoCommand(
+    "helm-unittest",
+    "github.com/helm-unittest/helm-unittest",
+    VERSIONS["helm_unittest"],
+    "./cmd/helm-unittest",
+)
+
+
 def build_chart_tools(log: Path) -> list[Path]:
-    """kubeconform, which the chart tests validate every rendered object with, and helm-docs,
-    which writes the charts' README values tables."""
+    """kubeconform, which the chart tests validate every rendered object with, helm-docs, which
+    writes the charts' README values tables, and helm-unittest, which runs charts/*/tests."""
     return [
         go_install(
             "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform",
@@ -232,6 +242,7 @@ def build_chart_tools(log: Path) -> list[Path]:
         go_install(
             "helm-docs", "github.com/norwoodj/helm-docs/cmd/helm-docs", VERSIONS["helm_docs"], log
         ),
+        go_build(HELM_UNITTEST, log),
     ]  # fmt: skip
 
 

@@ -228,14 +228,14 @@ def vendor_crds(
 
 @app.command("tools")
 def tools() -> None:
-    """Build the chart tools (kubeconform, helm-docs, at the versions versions.toml pins) from
-    the Go module proxy into the cache (a no-op when built)."""
+    """Build the chart tools (kubeconform, helm-docs, helm-unittest, at the versions
+    versions.toml pins) from the Go module proxy into the cache (a no-op when built)."""
     from medallion.artifacts import SetupError
     from medallion.cluster import build
 
     log = build.bin_dir().parent / "build.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    with console.status("building kubeconform and helm-docs (first time: a minute or two)"):
+    with console.status("building the chart tools (first time: several minutes)"):
         try:
             binaries = build.build_chart_tools(log)
         except SetupError as exc:
