@@ -32,7 +32,7 @@ charts-lint: charts-deps ## helm lint every chart (the umbrella also with its ci
 	@for values in charts/medallion/ci/*.yaml; do $(HELM) lint --quiet charts/medallion -f $$values; done
 
 .PHONY: k8s-tools
-k8s-tools: venv ## Build the chart tools (kubeconform, helm-docs, helm-unittest) from the Go module proxy into the cache
+k8s-tools: venv ## Build the chart tools (kubeconform, helm-docs, helm-unittest, ct) from the Go module proxy into the cache
 	$(MEDALLION) k8s tools
 
 .PHONY: charts-docs

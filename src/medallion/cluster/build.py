@@ -230,10 +230,17 @@ HELM_UNITTEST = GoCommand(
     "./cmd/helm-unittest",
 )
 
+# ct (chart-testing): built from a copy of its module, as `go install` first asks the proxy for
+# the module's version list (to report deprecation), which the proxy refuses for this module.
+CHART_TESTING = GoCommand(
+    "ct", "github.com/helm/chart-testing/v3", VERSIONS["chart_testing"], "./ct"
+)
+
 
 def build_chart_tools(log: Path) -> list[Path]:
     """kubeconform, which the chart tests validate every rendered object with, helm-docs, which
-    writes the charts' README values tables, and helm-unittest, which runs charts/*/tests."""
+    writes the charts' README values tables, helm-unittest, which runs charts/*/tests, and ct,
+    which lints the charts by chart-testing's rules (ct.yaml)."""
     return [
         go_install(
             "kubeconform", "github.com/yannh/kubeconform/cmd/kubeconform",
@@ -243,6 +250,7 @@ def build_chart_tools(log: Path) -> list[Path]:
             "helm-docs", "github.com/norwoodj/helm-docs/cmd/helm-docs", VERSIONS["helm_docs"], log
         ),
         go_build(HELM_UNITTEST, log),
+        go_build(CHART_TESTING, log),
     ]  # fmt: skip
 
 

@@ -228,7 +228,7 @@ def vendor_crds(
 
 @app.command("tools")
 def tools() -> None:
-    """Build the chart tools (kubeconform, helm-docs, helm-unittest, at the versions
+    """Build the chart tools (kubeconform, helm-docs, helm-unittest, ct, at the versions
     versions.toml pins) from the Go module proxy into the cache (a no-op when built)."""
     from medallion.artifacts import SetupError
     from medallion.cluster import build
