@@ -59,9 +59,13 @@ run: up ## Set up, start the stack, generate and load data, run all layers, show
 ##@ Quality and tests
 
 .PHONY: lint
-lint: venv ## ruff: lint and format check (hadolint runs in tests/k8s)
+lint: venv sqlfluff ## ruff: lint and format check, sqlfluff on dbt/ (hadolint runs in tests/k8s)
 	$(BIN)/ruff check $(PY_DIRS)
 	$(BIN)/ruff format --check $(PY_DIRS)
+
+.PHONY: sqlfluff
+sqlfluff: venv ## sqlfluff: lint the dbt project's SQL (dbt/.sqlfluff)
+	cd dbt && $(abspath $(BIN))/sqlfluff lint . --processes 2
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict
