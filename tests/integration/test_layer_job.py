@@ -57,6 +57,13 @@ def test_a_layer_job_runs_dbt_and_records_its_run(landed: StackHandle) -> None:
     assert (layer, status, error) == ("bronze", "success", None)
     assert isinstance(rows, int) and rows > 0 and isinstance(models, int) and models > 0
     assert landed.scalar("select count(*) from iceberg.bronze.brz_orders") > 0
+    # the run brought the batch's per-file accounts up to date: in bronze, not yet in silver
+    files = landed.sql(
+        "select table_name, records, bronze_rows, unprocessed from serving.audit.batch_files"
+    ).rows
+    assert len(files) == 9
+    for table, records, bronze_rows, unprocessed in files:
+        assert records == bronze_rows == unprocessed > 0, table
 
 
 def test_a_failed_layer_job_exits_non_zero_and_records_the_error(landed: StackHandle) -> None:
