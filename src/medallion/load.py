@@ -31,8 +31,12 @@ binary garbage, invalid UTF-8         refused at the first bad byte: its byte of
                                       column; a UTF-16 file (its byte-order mark) is named so
 a NUL byte                            refused at its byte offset, line and column (no text
                                       file holds one, and PostgreSQL could never serve it)
-header with missing, unexpected or    refused, naming the missing, unexpected and repeated
-repeated columns                      columns and the expected ones
+header with missing or repeated       refused, naming the missing and repeated columns and
+columns                               the expected ones
+header with a column after the        lands (schema evolution): the landing table gains the
+table's own                           column (varchar); earlier batches read null there
+a file without a column an earlier    refused before any table changes, naming the file and the
+file added                            column
 header in another column order        lands: records are stored by column name
 header only                           lands as zero records
 a line longer than                    lands as one malformed record (its fields unread, its raw
@@ -54,7 +58,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,8 @@ CATALOG = "landing"
 RECORDS = f"{PREFIX}/_records"
 #: What every landing table holds beyond the header's columns (before the partition column).
 RECORD_COLUMNS = ("_extra_fields", "_line", "_raw_line")
+#: The landing tables' partition column.
+PARTITION = "batch_id"
 #: The columns beyond the header of a landing table made before records were parsed.
 _LINE_TABLE_COLUMNS = ["_extra_fields", "batch_id"]
 #: The most bytes one batch may hold unless ``MAX_BATCH_ENV`` says otherwise. Loading holds one
@@ -300,22 +306,24 @@ def check_file(path: Path) -> CheckedFile:
     table = table_of(path.name)
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     missing = [c for c in expected if c not in columns]
-    unexpected = [c for c in columns if c not in expected]
-    if repeated or missing or unexpected:
+    reserved = [c for c in columns if c in (*RECORD_COLUMNS, PARTITION)]
+    if repeated or missing or reserved:
         problems = [
             f"{what} {', '.join(cols)}"
             for what, cols in (
                 ("missing", missing),
-                ("unexpected", unexpected),
                 ("repeated", repeated),
+                ("reserved (the loader's own)", reserved),
             )
             if cols
         ]
         raise LoadError(
             f"{path}: the header does not match the {table} table: {'; '.join(problems)} "
-            f"(expected, in any order: {', '.join(expected)})"
+            f"(expected, in any order: {', '.join(expected)}; a file may add columns after "
+            "them, never drop one)"
         )
-    return CheckedFile(path, table, expected, lines, size, digest)
+    added = tuple(c for c in columns if c not in expected)
+    return CheckedFile(path, table, (*expected, *added), lines, size, digest)
 
 
 def check_batch(batch_id: str, folder: Path, *, max_bytes: int | None = None) -> CheckedBatch:
@@ -422,22 +430,45 @@ class Landing:
         location = f"s3://{self.bucket}/{PREFIX}/"
         self.sql(f"create schema if not exists {CATALOG}.{SCHEMA} with (location = '{location}')")
 
+    def table_columns(self, table: str) -> list[str]:
+        """The landing table's columns in order (the partition column last); none if absent."""
+        return [
+            str(r[0])
+            for r in self.sql(
+                f"select column_name from {CATALOG}.information_schema.columns "
+                f"where table_schema = '{SCHEMA}' and table_name = '{table}' "
+                "order by ordinal_position"
+            )
+        ]
+
+    def added_columns(self, path: Path, table: str, columns: Sequence[str]) -> list[str]:
+        """Schema evolution: the columns of a file (``columns``) the landing table does not
+        have yet, which ``ensure_table`` adds. A file without a column the table has (one an
+        earlier file added) is refused, naming the file and the column; nothing is changed."""
+        have = self.table_columns(table)
+        if not have or have[-len(_LINE_TABLE_COLUMNS) :] == _LINE_TABLE_COLUMNS:
+            return []  # made by ensure_table, or remade over its records
+        known = [c for c in have if c not in (*RECORD_COLUMNS, PARTITION)]
+        dropped = [c for c in known if c not in columns]
+        if dropped:
+            raise LoadError(
+                f"{path}: the file has no column {', '.join(dropped)}, which the landing table "
+                f"{CATALOG}.{SCHEMA}.{table} has (an earlier file added it); a file may add "
+                "columns, never drop one: nothing was loaded"
+            )
+        return [c for c in columns if c not in known]
+
     def ensure_table(self, table: str, columns: list[str]) -> None:
-        existing = self.sql(
-            f"select column_name from {CATALOG}.information_schema.columns "
-            f"where table_schema = '{SCHEMA}' and table_name = '{table}' order by ordinal_position"
-        )
-        wanted = [*columns, *RECORD_COLUMNS, "batch_id"]
+        existing = self.table_columns(table)
+        wanted = [*columns, *RECORD_COLUMNS, PARTITION]
         if existing:
-            have = [r[0] for r in existing]
+            have = existing
             if have == [*columns, *_LINE_TABLE_COLUMNS]:
                 self._migrate(table, columns)
                 return
-            if have != wanted:
-                raise LoadError(
-                    f"{table}: the table's columns {columns} do not match the landing table "
-                    f"({have}); a changed file layout needs a new landing table"
-                )
+            known = [c for c in have if c not in (*RECORD_COLUMNS, PARTITION)]
+            for column in [c for c in columns if c not in known]:
+                self.sql(f"alter table {CATALOG}.{SCHEMA}.{table} add column {column} varchar")
             return
         cols = ", ".join(f"{c} varchar" for c in wanted)
         location = f"s3://{self.bucket}/{RECORDS}/{table}/"
@@ -509,6 +540,8 @@ class Landing:
             cut = [Path(tmp) / f"{i}.jsonl" for i in range(len(batch.files))]
             parsed = [parse_file(f.path, out) for f, out in zip(batch.files, cut, strict=True)]
             self.ensure_schema()
+            for checked in batch.files:  # every file's columns checked before any table changes
+                self.added_columns(checked.path, checked.table, checked.columns)
             for checked in batch.files:
                 self.ensure_table(checked.table, list(checked.columns))
             loaded: list[LoadedFile] = []

@@ -231,6 +231,103 @@ def test_every_record_of_every_file_is_accounted_for(stack: StackHandle, landed:
     assert unknown.returncode != 0 and "no batch 'no-such-batch'" in unknown.stderr
 
 
+def _rewrite_orders(source: Path, out: Path, change: Any) -> None:
+    """``out`` as the orders file ``source``, each record (header first) passed through
+    ``change``; the generator's broken lines are left out (they are not records to rewrite)."""
+    with source.open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.reader(handle) if len(r) == len(HEADERS[ORDERS])]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        changed = (change(i, r) for i, r in enumerate(rows))
+        csv.writer(handle, lineterminator="\n").writerows(r for r in changed if r is not None)
+
+
+def test_a_column_a_later_file_adds_flows_into_silver(
+    stack: StackHandle, landed: Landed, tmp_path: Path
+) -> None:
+    """Schema evolution: a later orders file with a new last column, order_channel, for half of
+    its orders loads, and the column reaches bronze and silver; the earlier batch's rows have
+    null there and keep their row hashes, and the orders the later file does not hold keep
+    their earlier version."""
+    hashes = dict(
+        stack.sql(
+            "select order_id, _row_hash from iceberg.bronze.brz_orders "
+            f"where _batch_id = '{landed.batch}' and not _malformed"
+        ).rows
+    )
+    later = f"{landed.batch}-z"
+    channel: dict[str, str] = {}
+
+    def add_channel(i: int, row: list[str]) -> list[str] | None:
+        if i == 0:
+            return [*row, "order_channel"]
+        if i % 2:
+            return None
+        channel[row[0]] = "app" if i % 4 else "web"
+        return [*row, channel[row[0]]]
+
+    _rewrite_orders(landed.file(ORDERS), tmp_path / f"batch={later}" / f"{ORDERS}.csv", add_channel)
+    load_dir(stack.env, tmp_path, later)
+    bronze = run_layer(stack.env, "bronze")
+    assert bronze.success, bronze.error
+    silver = run_silver(stack.env, cores=2, echo=None)
+    assert silver.success, f"silver failed: {silver.error} (log: {silver.log_file})"
+
+    assert set(
+        stack.sql(
+            "select distinct order_channel from landing.olist.orders "
+            f"where batch_id = '{landed.batch}'"
+        ).rows
+    ) == {(None,)}
+    before = dict(
+        stack.sql(
+            "select order_id, _row_hash from iceberg.bronze.brz_orders "
+            f"where _batch_id = '{landed.batch}' and not _malformed"
+        ).rows
+    )
+    assert before == hashes
+    assert (
+        stack.scalar(
+            "select count(*) from iceberg.bronze.brz_orders "
+            f"where _batch_id = '{landed.batch}' and order_channel is not null"
+        )
+        == 0
+    )
+    got = dict(stack.sql("select order_id, order_channel from iceberg.silver.fct_orders").rows)
+    # the later file's orders are their latest version (a defective one stays quarantined)
+    present = {o: got[o] for o in channel if o in got}
+    assert len(present) > 0.8 * len(channel)
+    assert present == {o: channel[o] for o in present}
+    untouched = [o for o in hashes if o not in channel and o in got]
+    assert untouched and all(got[o] is None for o in untouched)
+
+
+def test_a_file_that_drops_a_column_is_refused_and_changes_nothing(
+    stack: StackHandle, landed: Landed, tmp_path: Path
+) -> None:
+    from medallion.load import LoadError
+    from medallion.s3 import s3_client
+
+    dropped = HEADERS[ORDERS].index("order_approved_at")
+    batch = f"{landed.batch}-zz"
+    _rewrite_orders(
+        landed.file(ORDERS),
+        tmp_path / f"batch={batch}" / f"{ORDERS}.csv",
+        lambda _, row: row[:dropped] + row[dropped + 1 :],
+    )
+    s3 = s3_client(stack.env)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.env["S3_BUCKET"])
+    keys = {o["Key"] for page in pages for o in page.get("Contents", [])}
+    columns = stack.sql("show columns from landing.olist.orders").rows
+    with pytest.raises(LoadError) as refused:
+        load_dir(stack.env, tmp_path, batch)
+    message = str(refused.value)
+    assert f"{ORDERS}.csv" in message and "order_approved_at" in message, message
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=stack.env["S3_BUCKET"])
+    assert {o["Key"] for page in pages for o in page.get("Contents", [])} == keys
+    assert stack.sql("show columns from landing.olist.orders").rows == columns
+
+
 def test_a_landing_table_from_before_is_remade_over_its_records(
     stack: StackHandle, tmp_path: Path
 ) -> None:

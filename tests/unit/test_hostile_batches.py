@@ -227,3 +227,34 @@ def test_medallion_load_reads_the_batch_limit_from_the_environment(
     message = " ".join(done.stderr.split())
     assert "over the limit of 100 bytes per batch" in message, message
     assert "Traceback" not in done.stderr
+
+
+def _with_header(good: Path, tmp_path: Path, change: str) -> Path:
+    """The good batch's orders file with ``change`` appended to its header and, as an empty
+    value, to every row."""
+    stem = "olist_orders_dataset"
+    rows = list(csv.reader(io.StringIO((good / f"{stem}.csv").read_text(), newline="")))
+    out = tmp_path / f"{stem}.csv"
+    with out.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [[*rows[0], change], *([*r, ""] for r in rows[1:])]
+        )
+    return out
+
+
+def test_a_column_after_the_tables_own_is_added_not_refused(good: Path, tmp_path: Path) -> None:
+    """Schema evolution: the checked file carries the table's columns, then the added one."""
+    from medallion.load import check_file
+
+    checked = check_file(_with_header(good, tmp_path, "order_channel"))
+    assert checked.columns == (*HEADERS["olist_orders_dataset"], "order_channel")
+
+
+@pytest.mark.parametrize("column", ["_raw_line", "batch_id"])
+def test_a_column_named_like_the_loaders_own_is_refused(
+    good: Path, tmp_path: Path, column: str
+) -> None:
+    from medallion.load import check_file
+
+    with pytest.raises(LoadError, match=f"reserved .*{column}"):
+        check_file(_with_header(good, tmp_path, column))

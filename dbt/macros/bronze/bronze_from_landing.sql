@@ -4,18 +4,23 @@
   lines (`medallion load` cuts them with a CSV parser): a malformed record (wrong field count,
   broken quoting) keeps its raw line in _raw_line, and _source_line says where it starts.
 
-  columns: list of [name, type] with type one of varchar, timestamp, decimal, integer,
-  integer_lenient (a whole number that may be written "40.0"), double.
+  The table's declared columns are var('landing_columns')[source_table]: [name, type] with type
+  one of varchar, timestamp, decimal, integer, integer_lenient (a whole number that may be
+  written "40.0"), double. A column a later file added to the landing table (schema evolution:
+  `medallion load` adds it) follows them as varchar, null for the batches before it; it enters
+  _raw_record only where it has a value, so the rows of earlier batches keep their _row_hash.
 
   Incremental runs take the batches that were landed or replaced since this table last saw them
   (a batch's newest file is newer than what bronze recorded), or exactly var('batch') when set;
   the folder's delete+insert on _batch_id then replaces exactly those batches' rows.
 -#}
-{% macro bronze_from_landing(source_table, columns) %}
+{% macro bronze_from_landing(source_table) %}
+{%- set columns = var('landing_columns')[source_table] -%}
 {%- set names = columns | map(attribute=0) | list -%}
+{%- set added = bronze_added_columns(source_table, names) -%}
 with landed as (
     select
-        {%- for name in names %}
+        {%- for name in names + added %}
         {{ name }},
         {%- endfor %}
         _extra_fields,
@@ -72,16 +77,27 @@ typed as (
         {%- for name, type in columns %}
         {{ bronze_parse(name, type) }} as {{ name }},
         {%- endfor %}
+        {%- for name in added %}
+        {{ name }},
+        {%- endfor %}
         batch_id as _batch_id,
         source_file as _source_file,
         try_cast(_line as integer) as _source_line,
         _raw_line,
         source_modified_at as _source_modified_at,
         cast(current_timestamp at time zone 'UTC' as timestamp(6)) as _ingested_at,
-        json_format(cast(map(
+        json_format(cast(
+            {%- if added %} map_concat({% endif %}map(
             array[{% for name in names %}'{{ name }}', {% endfor %}'_extra_fields'],
             array[{% for name in names %}{{ name }}, {% endfor %}_extra_fields]
-        ) as json)) as _raw_record,
+        )
+        {%- if added %}, map_filter(
+            map(
+                array[{% for name in added %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %}],
+                array[{% for name in added %}{{ name }}{{ ", " if not loop.last }}{% endfor %}]
+            ),
+            (k, v) -> v is not null
+        )){% endif %} as json)) as _raw_record,
         (
             _raw_line is not null
             or _extra_fields is not null
@@ -142,3 +158,21 @@ select * from final
         {{ exceptions.raise_compiler_error("bronze_parse: unknown type " ~ type ~ " for " ~ name) }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The columns of the landing table beyond the declared ones and those `medallion load` adds to
+    every landing table (_extra_fields, _line, _raw_line and the partition batch_id): the
+    columns later files added, in the table's order. None while dbt parses. -#}
+{% macro bronze_added_columns(source_table, declared) %}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set loader = ['_extra_fields', '_line', '_raw_line', 'batch_id'] -%}
+  {%- set added = [] -%}
+  {%- for column in adapter.get_columns_in_relation(source('landing', source_table)) -%}
+    {%- if column.name not in declared and column.name not in loader -%}
+      {%- do added.append(column.name) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(added) }}
+{% endmacro %}

@@ -174,3 +174,39 @@ where ranked._version_rank = 1
     from {{ checked }}
     where _reject_reason is not null
 {% endmacro %}
+
+
+{#- Schema evolution: the columns bronze holds for a landing table beyond its declared ones
+    (var('landing_columns')), which a later file added. Silver carries them, as strings, after its
+    own columns; the rows of earlier batches have null there. Empty while dbt parses. -#}
+{% macro silver_added_columns(landing_table) %}
+  {%- set bronze = source('bronze', 'brz_' ~ landing_table) -%}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set declared = var('landing_columns')[landing_table] | map(attribute=0) | list -%}
+  {%- set added = [] -%}
+  {%- for column in adapter.get_columns_in_relation(bronze) -%}
+    {%- if column.name not in declared and not column.name.startswith('_') -%}
+      {%- do added.append(column.name) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(added) }}
+{% endmacro %}
+
+
+{#- The added columns as select items, each followed by a comma: prefix ~ name, or null where
+    `relation` (the silver table as it was before this run) does not have the column yet. -#}
+{% macro silver_added_select(landing_table, prefix='', relation=none) %}
+  {%- set present = none -%}
+  {%- if relation is not none and execute -%}
+    {%- set present = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+  {%- endif -%}
+  {%- for name in silver_added_columns(landing_table) %}
+    {%- if present is none or name in present %}
+        {{ prefix }}{{ name }},
+    {%- else %}
+        cast(null as string) as {{ name }},
+    {%- endif %}
+  {%- endfor %}
+{% endmacro %}

@@ -1,1 +1,1 @@
-{{ bronze_from_landing('customers', [['customer_id', 'varchar'], ['customer_unique_id', 'varchar'], ['customer_zip_code_prefix', 'varchar'], ['customer_city', 'varchar'], ['customer_state', 'varchar']]) }}
+{{ bronze_from_landing('customers') }}

@@ -1,1 +1,1 @@
-{{ bronze_from_landing('geolocation', [['geolocation_zip_code_prefix', 'varchar'], ['geolocation_lat', 'double'], ['geolocation_lng', 'double'], ['geolocation_city', 'varchar'], ['geolocation_state', 'varchar']]) }}
+{{ bronze_from_landing('geolocation') }}

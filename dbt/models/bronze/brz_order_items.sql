@@ -1,1 +1,1 @@
-{{ bronze_from_landing('order_items', [['order_id', 'varchar'], ['order_item_id', 'integer'], ['product_id', 'varchar'], ['seller_id', 'varchar'], ['shipping_limit_date', 'timestamp'], ['price', 'decimal'], ['freight_value', 'decimal']]) }}
+{{ bronze_from_landing('order_items') }}

@@ -1,1 +1,1 @@
-{{ bronze_from_landing('order_payments', [['order_id', 'varchar'], ['payment_sequential', 'integer'], ['payment_type', 'varchar'], ['payment_installments', 'integer'], ['payment_value', 'decimal']]) }}
+{{ bronze_from_landing('order_payments') }}

@@ -1,1 +1,1 @@
-{{ bronze_from_landing('order_reviews', [['review_id', 'varchar'], ['order_id', 'varchar'], ['review_score', 'integer'], ['review_comment_title', 'varchar'], ['review_comment_message', 'varchar'], ['review_creation_date', 'timestamp'], ['review_answer_timestamp', 'timestamp']]) }}
+{{ bronze_from_landing('order_reviews') }}

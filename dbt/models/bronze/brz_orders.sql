@@ -1,1 +1,1 @@
-{{ bronze_from_landing('orders', [['order_id', 'varchar'], ['customer_id', 'varchar'], ['order_status', 'varchar'], ['order_purchase_timestamp', 'timestamp'], ['order_approved_at', 'timestamp'], ['order_delivered_carrier_date', 'timestamp'], ['order_delivered_customer_date', 'timestamp'], ['order_estimated_delivery_date', 'timestamp']]) }}
+{{ bronze_from_landing('orders') }}

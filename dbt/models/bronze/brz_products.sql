@@ -1,1 +1,1 @@
-{{ bronze_from_landing('products', [['product_id', 'varchar'], ['product_category_name', 'varchar'], ['product_name_lenght', 'integer_lenient'], ['product_description_lenght', 'integer_lenient'], ['product_photos_qty', 'integer_lenient'], ['product_weight_g', 'integer_lenient'], ['product_length_cm', 'integer_lenient'], ['product_height_cm', 'integer_lenient'], ['product_width_cm', 'integer_lenient']]) }}
+{{ bronze_from_landing('products') }}

@@ -15,6 +15,7 @@ final as (
         customer_zip_code_prefix,
         customer_city,
         customer_state,
+        {{- silver_added_select('customers') }}
         {{ silver_lineage_columns() }}
     from latest
 )

@@ -12,6 +12,7 @@ final as (
     select
         product_category_name,
         product_category_name_english,
+        {{- silver_added_select('product_category_name_translation') }}
         {{ silver_lineage_columns() }}
     from latest
 )

@@ -31,6 +31,7 @@ changed_products as (
         product_length_cm,
         product_height_cm,
         product_width_cm,
+        {{- silver_added_select('products') }}
         _batch_id,
         _row_hash,
         _source_file,
@@ -50,6 +51,7 @@ recategorised as (
         current_version.product_length_cm,
         current_version.product_height_cm,
         current_version.product_width_cm,
+        {{- silver_added_select('products', 'current_version.', this) }}
         current_version._batch_id,
         current_version._row_hash,
         current_version._source_file,
@@ -91,6 +93,7 @@ final as (
         products.product_length_cm,
         products.product_height_cm,
         products.product_width_cm,
+        {{- silver_added_select('products', 'products.') }}
         products._batch_id,
         products._row_hash,
         products._source_file,

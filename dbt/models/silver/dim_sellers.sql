@@ -14,6 +14,7 @@ final as (
         seller_zip_code_prefix,
         seller_city,
         seller_state,
+        {{- silver_added_select('sellers') }}
         {{ silver_lineage_columns() }}
     from latest
 )

@@ -18,6 +18,7 @@ final as (
         price,
         freight_value,
         price + freight_value as item_value,
+        {{- silver_added_select('order_items') }}
         {{ silver_lineage_columns() }}
     from latest
 )

@@ -29,6 +29,7 @@ changed_orders as (
         order_delivered_carrier_date,
         order_delivered_customer_date,
         order_estimated_delivery_date,
+        {{- silver_added_select('orders') }}
         _batch_id,
         _row_hash,
         _source_file,
@@ -53,6 +54,7 @@ retotalled as (
         current_version.order_delivered_carrier_date,
         current_version.order_delivered_customer_date,
         current_version.order_estimated_delivery_date,
+        {{- silver_added_select('orders', 'current_version.', this) }}
         current_version._batch_id,
         current_version._row_hash,
         current_version._source_file,
@@ -116,6 +118,7 @@ final as (
         coalesce(payment_totals.payment_count, 0) as payment_count,
         ranked_reviews.review_score,
         coalesce(ranked_reviews.review_count, 0) as review_count,
+        {{- silver_added_select('orders', 'orders.') }}
         orders._batch_id,
         orders._row_hash,
         orders._source_file,

@@ -15,6 +15,7 @@ final as (
         payment_type,
         payment_installments,
         payment_value,
+        {{- silver_added_select('order_payments') }}
         {{ silver_lineage_columns() }}
     from latest
 )

@@ -17,6 +17,7 @@ final as (
         review_comment_message,
         review_creation_date,
         review_answer_timestamp,
+        {{- silver_added_select('order_reviews') }}
         {{ silver_lineage_columns() }}
     from latest
 )

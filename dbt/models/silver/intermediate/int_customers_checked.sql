@@ -10,6 +10,7 @@ cleaned as (
         {{ silver_text('customer_zip_code_prefix') }} as customer_zip_code_prefix,
         {{ silver_text('customer_city') }} as customer_city,
         upper({{ silver_text('customer_state') }}) as customer_state,
+        {{- silver_added_select('customers') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

@@ -16,6 +16,7 @@ cleaned as (
         shipping_limit_date,
         price,
         freight_value,
+        {{- silver_added_select('order_items') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

@@ -14,6 +14,7 @@ cleaned as (
         lower(trim(payment_type)) as payment_type,
         payment_installments,
         payment_value,
+        {{- silver_added_select('order_payments') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

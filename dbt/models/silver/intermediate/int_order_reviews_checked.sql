@@ -16,6 +16,7 @@ cleaned as (
         {{ silver_text('review_comment_message') }} as review_comment_message,
         review_creation_date,
         review_answer_timestamp,
+        {{- silver_added_select('order_reviews') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

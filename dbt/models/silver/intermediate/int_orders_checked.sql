@@ -13,6 +13,7 @@ cleaned as (
         order_delivered_carrier_date,
         order_delivered_customer_date,
         order_estimated_delivery_date,
+        {{- silver_added_select('orders') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

@@ -8,6 +8,7 @@ cleaned as (
     select
         product_category_name,
         {{ silver_text('product_category_name_english') }} as product_category_name_english,
+        {{- silver_added_select('product_category_name_translation') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

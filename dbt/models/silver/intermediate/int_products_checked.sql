@@ -14,6 +14,7 @@ cleaned as (
         product_length_cm,
         product_height_cm,
         product_width_cm,
+        {{- silver_added_select('products') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),

@@ -9,6 +9,7 @@ cleaned as (
         {{ silver_text('seller_zip_code_prefix') }} as seller_zip_code_prefix,
         {{ silver_text('seller_city') }} as seller_city,
         upper({{ silver_text('seller_state') }}) as seller_state,
+        {{- silver_added_select('sellers') }}
         {{ silver_bronze_columns() }}
     from bronze
 ),
