@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medallion import lock
-from medallion.load import CATALOG as LANDING
-from medallion.load import SCHEMA
+from medallion.landing import CATALOG as LANDING
+from medallion.landing import SCHEMA
 from medallion.trino_client import query
 
 TABLE = "serving.audit.batch_files"

@@ -64,14 +64,11 @@ from pathlib import Path
 from typing import Any
 
 from medallion.generate import FILES, HEADERS
+from medallion.landing import CATALOG, PREFIX, RECORDS, SCHEMA
 from medallion.records import Record, as_row, records
 from medallion.s3 import s3_client
 from medallion.trino_client import QueryError, query
 
-PREFIX = "landing/olist"
-SCHEMA = "olist"
-CATALOG = "landing"
-RECORDS = f"{PREFIX}/_records"
 #: What every landing table holds beyond the header's columns (before the partition column).
 RECORD_COLUMNS = ("_extra_fields", "_line", "_raw_line")
 #: The landing tables' partition column.
