@@ -77,6 +77,21 @@ class FileAccount:
     def balanced(self) -> bool:
         return self.records == self.accepted + self.quarantined + self.waiting
 
+    def as_row(self) -> tuple[Any, ...]:
+        """Identity and counts in the ledger's column order, the reasons as a JSON object."""
+        return (
+            self.batch_id,
+            self.table_name,
+            self.file,
+            self.records,
+            self.bronze_rows,
+            self.accepted,
+            self.quarantined,
+            self.orphans,
+            self.unprocessed,
+            json.dumps(dict(self.reasons), sort_keys=True),
+        )
+
 
 def account(
     loaded: Sequence[tuple[str, str, str, int]],
@@ -252,19 +267,7 @@ def store(env: Mapping[str, str], accounts: Sequence[FileAccount]) -> None:
     marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(accounts))
     params: list[Any] = []
     for a in accounts:
-        params += [
-            a.batch_id,
-            a.table_name,
-            a.file,
-            a.records,
-            a.bronze_rows,
-            a.accepted,
-            a.quarantined,
-            a.orphans,
-            a.unprocessed,
-            json.dumps(dict(a.reasons), sort_keys=True),
-            now,
-        ]
+        params += [*a.as_row(), now]
     query(env, f"insert into {TABLE} values {marks}", params)
 
 

@@ -13,7 +13,6 @@ its records, bronze rows, accepted, quarantined and waiting, with the reasons be
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -165,22 +164,7 @@ def accounts_rows(accounts: Sequence[FileAccount]) -> tuple[list[str], list[tupl
         "reasons",
         "balanced",
     ]
-    rows = [
-        (
-            a.batch_id,
-            a.table_name,
-            a.file,
-            a.records,
-            a.bronze_rows,
-            a.accepted,
-            a.quarantined,
-            a.orphans,
-            a.unprocessed,
-            json.dumps(dict(a.reasons), sort_keys=True),
-            a.balanced,
-        )
-        for a in accounts
-    ]
+    rows = [(*a.as_row(), a.balanced) for a in accounts]
     return columns, rows
 
 
