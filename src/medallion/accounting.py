@@ -229,11 +229,39 @@ def landed_files(
     ]
 
 
-def compute(env: Mapping[str, str], batches: Sequence[str]) -> list[FileAccount]:
-    """The accounts of every file of ``batches`` (loaded batches), from the tables as they are."""
+def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[str, str, str, int]]:
+    """``batch, table, file, records`` of the files the ledger already lists for ``batches``."""
+    if not batches or not _table_exists(env):
+        return []
+    rows = query(
+        env,
+        f"select batch_id, table_name, file, records from {TABLE} "
+        f"where batch_id in ({_in_list(batches)})",
+    ).rows
+    return [(str(b), str(t), str(f), int(n)) for b, t, f, n in rows]
+
+
+def file_list(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[str, str, str, int]]:
+    """The files of ``batches`` with their records, counted in the landing tables; a file
+    without records (a header only) has no row there, so it comes from the list the load
+    stored with the batch's first accounts."""
+    counted = landed_files(env, landing_tables(env), batches)
+    seen = {(b, t) for b, t, _, _ in counted}
+    empty = [f for f in stored_files(env, batches) if (f[0], f[1]) not in seen and not f[3]]
+    return counted + empty
+
+
+def compute(
+    env: Mapping[str, str],
+    batches: Sequence[str],
+    files: Sequence[tuple[str, str, str, int]] | None = None,
+) -> list[FileAccount]:
+    """The accounts of every file of ``batches`` (loaded batches), from the tables as they are.
+    ``files`` (``batch, table, file, records``) is what the load just landed; without it the
+    file list is ``file_list``'s."""
     if not batches:
         return []
-    loaded = landed_files(env, landing_tables(env), batches)
+    loaded = list(files) if files is not None else file_list(env, batches)
     tables = sorted({t for _, t, _, _ in loaded})
     present = _exists(env, "bronze", [f"brz_{t}" for t in tables])
     in_bronze = [t for t in tables if f"brz_{t}" in present]
@@ -249,6 +277,17 @@ def compute(env: Mapping[str, str], batches: Sequence[str]) -> list[FileAccount]
         for b, t, _, n in outcomes:
             bronze[(b, t)] = bronze.get((b, t), 0) + n
     return account(loaded, bronze, outcomes)
+
+
+def _table_exists(env: Mapping[str, str]) -> bool:
+    schema, table = TABLE.split(".")[1:]
+    return bool(
+        query(
+            env,
+            "select 1 from serving.information_schema.tables "
+            f"where table_schema = '{schema}' and table_name = '{table}'",
+        ).rows
+    )
 
 
 def ensure(env: Mapping[str, str]) -> None:
@@ -287,18 +326,23 @@ def open_batches(env: Mapping[str, str]) -> list[str]:
 
 
 def refresh(
-    env: Mapping[str, str], batches: Sequence[str] | None = None, *, wait: float = 60.0
+    env: Mapping[str, str],
+    batches: Sequence[str] | None = None,
+    *,
+    files: Sequence[tuple[str, str, str, int]] | None = None,
+    wait: float = 60.0,
 ) -> list[FileAccount] | None:
     """Recompute and store the accounts of ``batches`` (default: the batches not final yet),
     under the ``accounting`` lease, so that a bronze and a silver run ending together do not
-    both replace the same rows. Waits up to ``wait`` seconds for the lease; then gives up and
-    returns None: the batches stay open and the next run brings them up to date."""
+    both replace the same rows. ``files`` is a load's own list of what it landed (``compute``).
+    Waits up to ``wait`` seconds for the lease; then gives up and returns None: the batches
+    stay open and the next run brings them up to date."""
     deadline = time.monotonic() + wait
     while True:
         try:
             with lock.held(env, LEASE, uuid.uuid4().hex, LEASE):
                 chosen = list(batches) if batches is not None else open_batches(env)
-                accounts = compute(env, chosen)
+                accounts = compute(env, chosen, files)
                 store(env, accounts)
                 return accounts
         except lock.LayerBusyError:

@@ -264,7 +264,13 @@ def load(
         with console.status("loading"):
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
         with console.status("accounting"):
-            accounts = accounting.refresh(env, [b.batch_id for b in batches]) if batches else []
+            accounts = (
+                accounting.refresh(
+                    env, [b.batch_id for b in batches], files=load_cli.landed(batches)
+                )
+                if batches
+                else []
+            )
     except (LoadError, QueryError) as exc:
         raise fail(str(exc)) from exc
     load_cli.report(batches)

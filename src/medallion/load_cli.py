@@ -19,6 +19,11 @@ SkipLoaded = Annotated[
 ]
 
 
+def landed(batches: Sequence[LoadedBatch]) -> list[tuple[str, str, str, int]]:
+    """``batch, table, file, records`` of every file the batches landed (for the accounts)."""
+    return [(b.batch_id, f.table, f.file, f.rows) for b in batches for f in b.files]
+
+
 def report(batches: Sequence[LoadedBatch], where: str = "") -> None:
     if not batches:
         console.print("nothing to load: every batch is already loaded")

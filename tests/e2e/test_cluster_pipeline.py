@@ -10,6 +10,7 @@ built, imported into the node.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -253,6 +254,26 @@ def test_every_layer_job_writes_its_ledger_row(
         assert row["models"] > 0 and row["rows_written"] > 0, row
         assert row["error"] is None
         assert IMAGES["dbt"].ref in row["code_version"], row
+
+
+def test_every_record_of_every_landed_file_is_accounted_for(
+    layers_ran: dict[str, Any], deployed: ClusterConfig, data: Path
+) -> None:
+    """After bronze and silver ran in their Jobs, each batch's files (a header-only one
+    included) are in the ledger with every record accepted, quarantined or waiting as an orphan
+    (none unprocessed), as ``medallion k8s runs --batch`` shows them."""
+    for folder in sorted(data.glob("batch=*")):
+        batch = folder.name.removeprefix("batch=")
+        shown = cli(
+            deployed, "k8s", "runs", "--namespace", NS, "--release", RELEASE, "--batch", batch,
+            "--format", "json",
+        )  # fmt: skip
+        rows = [json.loads(line) for line in shown.splitlines()]
+        assert sorted(r["file"] for r in rows) == sorted(p.name for p in folder.glob("*.csv"))
+        for row in rows:  # a later day's translation file is a header only: 0 records
+            assert row["balanced"] and row["unprocessed"] == 0, row
+            assert row["records"] == row["bronze_rows"], row
+        assert sum(r["accepted"] for r in rows) > 0
 
 
 def test_pipeline_cronjob_runs_every_layer_in_order(

@@ -356,3 +356,28 @@ def test_a_landing_table_from_before_is_remade_over_its_records(
     assert [tuple(r) for r in rows] == [("1", "a\r\nb", None), ("2", "c", None)]
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == original
     stack.sql("drop table landing.olist.legacy_things")
+
+
+def test_a_file_with_no_records_keeps_its_account(
+    stack: StackHandle, landed: Landed, tmp_path: Path
+) -> None:
+    """A header-only file has no row in its landing table, so only the load knows it: its
+    account (0 records, balanced) is stored by `medallion load` and kept by every refresh."""
+    from medallion import accounting
+
+    batch = f"{landed.batch}-empty"
+    folder = tmp_path / f"batch={batch}"
+    folder.mkdir()
+    sellers = "olist_sellers_dataset"
+    (folder / f"{sellers}.csv").write_text(",".join(HEADERS[sellers]) + "\n")
+    (folder / f"{TRANSLATION}.csv").write_bytes(landed.originals[f"{TRANSLATION}.csv"])
+    stack.cli("load", str(tmp_path), "--batch", batch)
+    refreshed = accounting.refresh(stack.env, [batch])
+    assert refreshed is not None
+    for accounts in (refreshed, accounting.stored(stack.env, batch)):
+        by_file = {a.file: a for a in accounts}
+        assert set(by_file) == {f"{sellers}.csv", f"{TRANSLATION}.csv"}
+        empty = by_file[f"{sellers}.csv"]
+        assert (empty.table_name, empty.records, empty.balanced) == ("sellers", 0, True)
+        assert by_file[f"{TRANSLATION}.csv"].records == len(landed.expected(TRANSLATION))
+        assert all(a.balanced for a in accounts)

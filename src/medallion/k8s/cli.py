@@ -128,7 +128,9 @@ def load(
         with forwarded_env(target) as env, console.status("loading"):
             batches = load_dir(env, src, batch, replace=replace, skip_loaded=skip_loaded)
             loaded = [b.batch_id for b in batches]
-            accounts = accounting.refresh(env, loaded) if loaded else []
+            accounts = (
+                accounting.refresh(env, loaded, files=load_cli.landed(batches)) if loaded else []
+            )
     except (AccessError, LoadError, QueryError) as exc:
         raise _fail(str(exc)) from exc
     load_cli.report(batches, f"{namespace}/{release}")
