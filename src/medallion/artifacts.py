@@ -259,18 +259,29 @@ def setup_trino(lay: Layout, verifier: Verifier) -> None:
     )
 
 
+def metastore_extra_versions() -> list[str]:
+    """The properties scripts/deps/metastore/pom.xml leaves to versions.toml, as Maven flags
+    (images/hive-metastore passes the same ones from its build args)."""
+    return [
+        f"-Dhadoop.version={VERSIONS['hadoop_metastore']}",
+        f"-Dpostgresql.version={VERSIONS['postgresql_jdbc']}",
+    ]
+
+
 def setup_metastore(lay: Layout, verifier: Verifier) -> None:
     tarball = fetch_maven(lay, metastore_tarball(), verifier)
     _unpacked(lay.metastore_home, tarball, lambda: _extract(tarball, lay.metastore_home))
     pom = project_dir() / "scripts" / "deps" / "metastore" / "pom.xml"
     stamp = lay.metastore_extra / ".pom-sha256"
-    pom_sum = sha256_of(pom)
+    versions = metastore_extra_versions()
+    pom_sum = " ".join([sha256_of(pom), *versions])
     if not stamp.exists() or stamp.read_text() != pom_sum:
         shutil.rmtree(lay.metastore_extra, ignore_errors=True)
         _mvn(
             lay,
             "-f",
             str(pom),
+            *versions,
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={lay.metastore_extra}",

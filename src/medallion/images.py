@@ -121,7 +121,11 @@ IMAGES: dict[str, Image] = {
         Image(
             "hive-metastore",
             "hive-metastore",
-            {"HIVE_VERSION": "hive_metastore", "HADOOP_VERSION": "hadoop_metastore"},
+            {
+                "HIVE_VERSION": "hive_metastore",
+                "HADOOP_VERSION": "hadoop_metastore",
+                "POSTGRESQL_JDBC_VERSION": "postgresql_jdbc",
+            },
         ),
         Image(
             "trino",

@@ -1,4 +1,4 @@
-"""Find the JDKs the engines need: 17 for the Hive Metastore and Spark, 24+ for Trino 476.
+"""Find the JDKs the engines need: 17 for the Hive Metastore and Spark, 24+ for the pinned Trino.
 
 Candidates, in order: ``MEDALLION_JAVA17_HOME`` / ``MEDALLION_JAVA25_HOME``, ``JAVA_HOME``, the
 usual JVM folders of Linux distributions and macOS, the ``java`` on PATH, and, for Trino only, the
@@ -91,5 +91,5 @@ def java17() -> Jdk:
 
 
 def java25() -> Jdk:
-    """The JDK for Trino 476 (24 or newer)."""
+    """The JDK for Trino (24 or newer)."""
     return find_jdk(24, None, "MEDALLION_JAVA25_HOME")

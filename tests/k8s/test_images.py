@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from medallion import images
+from medallion.artifacts import metastore_extra_versions
 from medallion.paths import project_dir
 
 ROOT = project_dir()
@@ -258,8 +259,18 @@ def test_hive_metastore_image_uses_the_embedded_stacks_jars() -> None:
     dockerfile = (ROOT / "images" / "hive-metastore" / "Dockerfile").read_text()
     assert "scripts/deps/metastore/pom.xml" in dockerfile
     pom = (ROOT / "scripts" / "deps" / "metastore" / "pom.xml").read_text()
-    assert f"<hadoop.version>{VERSIONS['hadoop_metastore']}</hadoop.version>" in pom
-    assert "<version>1.12.367</version>" in pom, "the SDK hadoop-aws 3.3.6 was built against"
+    # The pom leaves Hadoop's and the JDBC driver's versions to versions.toml, both as build args
+    # here and as medallion setup's flags.
+    assert "<version>${hadoop.version}</version>" in pom
+    assert "<version>${postgresql.version}</version>" in pom
+    assert "<hadoop.version>" not in pom and "<postgresql.version>" not in pom
+    assert '"-Dhadoop.version=${HADOOP_VERSION}"' in dockerfile
+    assert '"-Dpostgresql.version=${POSTGRESQL_JDBC_VERSION}"' in dockerfile
+    assert metastore_extra_versions() == [
+        f"-Dhadoop.version={VERSIONS['hadoop_metastore']}",
+        f"-Dpostgresql.version={VERSIONS['postgresql_jdbc']}",
+    ]
+    assert "<version>1.12.367</version>" in pom, "the SDK the pinned hadoop-aws was built against"
 
 
 @pytest.mark.parametrize("name", ["hive-metastore", "trino", "spark"])

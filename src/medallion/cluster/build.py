@@ -205,7 +205,7 @@ KUBE_ROUTER = GoCommand(
     "github.com/cloudnativelabs/kube-router/v2",
     VERSIONS["kube_router"],
     "./cmd/kube-router",
-    # v2.10.0 requires a netlink pseudo-version the proxy refuses; the v1.3.1 release builds
+    # the pinned release requires a netlink pseudo-version the proxy refuses; v1.3.1 builds
     replaces=("github.com/vishvananda/netlink=github.com/vishvananda/netlink@v1.3.1",),
 )
 

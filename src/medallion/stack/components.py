@@ -346,7 +346,7 @@ def _jar_base(name: str) -> str:
 
 
 class Metastore(Component):
-    """The Hive Metastore 4.0.0 on PostgreSQL, its schema initialised once with schematool."""
+    """The Hive Metastore on PostgreSQL, its schema initialised once with schematool."""
 
     name = "metastore"
     port_key = "metastore"
@@ -448,7 +448,7 @@ NODE_MANAGER_POLL_SECONDS = 5.5
 
 
 class Trino(Component):
-    """A single-node Trino 476 whose catalog directory is the chart's ``files/catalog``."""
+    """A single-node Trino whose catalog directory is the chart's ``files/catalog``."""
 
     name = "trino"
     port_key = "trino"

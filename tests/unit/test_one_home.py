@@ -1,0 +1,210 @@
+"""One home per fact. Every pinned version is written in src/medallion/versions.toml and nowhere
+else that a person edits: the images get it as a build arg, the charts' appVersions are checked
+equal to it here, the prose says "the pinned version" or is generated from the chart. The
+environment the engines read is written by the embedded stack (``StackConfig.env()``) and by the
+charts' env helpers; the two name the same variables."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from medallion.paths import project_dir
+from medallion.stack.config import StackConfig
+
+ROOT = project_dir()
+VERSIONS_FILE = "src/medallion/versions.toml"
+VERSIONS: dict[str, Any] = tomllib.loads((ROOT / VERSIONS_FILE).read_text())
+
+# Values too short or too common to search for as text (they match ports, addresses and other
+# packages' versions). They are checked where they are read instead: spark and scala by
+# tests/k8s/test_images.py (pyspark's pin, the image's build args), postgres by the chart's
+# appVersion below.
+NOT_SEARCHED = {"spark", "scala", "postgres"}
+
+# The chart whose appVersion is the pinned version (the images' tags follow it).
+APP_VERSIONS = {
+    "trino": "trino",
+    "hive_metastore": "hive-metastore",
+    "postgres": "postgres",
+    "minio": "minio",
+}
+
+# Files that may carry a pinned version besides its home, and why. Keep this short: prefer
+# taking the number out of the prose.
+ALLOWED = {
+    VERSIONS_FILE: "the home",
+    "src/medallion/artifacts.lock.json": "the artifacts' checksums, keyed by their Maven paths "
+    "(written by `medallion setup --update-lock` for the versions versions.toml pins)",
+    "manifests/crds/spark-operator/source.toml": "written by `medallion k8s vendor-crds`; "
+    "tests/k8s/test_operator_crds.py checks its version against versions.toml",
+    "tests/e2e/test_kind.py": "installs the operator's chart by its version: to be read from "
+    "versions.toml (not changed here: the kind test could not be rerun)",
+}
+# Generated files: helm-docs writes each chart's README.md from its README.md.gotmpl (searched
+# here) and Chart.yaml; tests/k8s/test_chart_docs.py checks they are what helm-docs writes.
+GENERATED = re.compile(r"charts/[^/]+/README\.md")
+# Lines that hold the same digits for another reason.
+OTHER_FACTS = {
+    "scripts/deps/metastore/pom.xml": re.compile(r"POM/4\.0\.0|<modelVersion>4\.0\.0<"),
+}
+
+
+def pattern(value: str) -> re.Pattern[str]:
+    """The value as a whole token (``476`` but not ``1476`` or ``476.1``); a ``v1.2.3`` value
+    is found with or without its ``v``, but not as a Python pin (``pkg==1.2.3``)."""
+    core = re.escape(value.removeprefix("v"))
+    prefix = "v?" if value.startswith("v") else ""
+    return re.compile(rf"(?<![\w.=]){prefix}{core}(?!\w|\.\d)")
+
+
+SEARCHED = {key: pattern(str(value)) for key, value in VERSIONS.items() if key not in NOT_SEARCHED}
+
+
+def tracked_texts() -> dict[str, str]:
+    """Every tracked text file (binary files left out)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    texts = {}
+    for name in filter(None, listed.split("\0")):
+        path = ROOT / name
+        if not path.is_file():
+            continue  # deleted in the working tree
+        data = path.read_bytes()
+        if b"\0" not in data:
+            texts[name] = data.decode(errors="replace")
+    return texts
+
+
+def app_version(chart: str) -> str:
+    meta = yaml.safe_load((ROOT / "charts" / chart / "Chart.yaml").read_text())
+    return str(meta["appVersion"])
+
+
+def outside_home(name: str, text: str) -> list[str]:
+    """'file:line: key' for each pinned version written in a file that is not its home."""
+    if name in ALLOWED or GENERATED.fullmatch(name):
+        return []
+    found = []
+    other = OTHER_FACTS.get(name)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.fullmatch(r"charts/[^/]+/Chart\.yaml", name) and line.startswith("appVersion:"):
+            continue  # checked equal to versions.toml below
+        searched = other.sub("", line) if other else line
+        for key, regex in SEARCHED.items():
+            if regex.search(searched):
+                found.append(f"{name}:{number}: {key} = {VERSIONS[key]!r}")
+    return found
+
+
+def test_versions_are_written_only_in_versions_toml() -> None:
+    found = [hit for name, text in tracked_texts().items() for hit in outside_home(name, text)]
+    assert not found, (
+        "a pinned version is written outside src/medallion/versions.toml; read it from there "
+        "(a build arg, the chart's appVersion) or say 'the pinned version':\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize("key", sorted(APP_VERSIONS))
+def test_charts_app_version_is_the_pinned_one(key: str) -> None:
+    assert app_version(APP_VERSIONS[key]) == str(VERSIONS[key])
+
+
+def test_allowed_files_exist_and_need_their_place() -> None:
+    """An allowance whose file is gone or no longer holds a version is removed."""
+    texts = tracked_texts()
+    for name in set(ALLOWED) - {VERSIONS_FILE}:
+        assert name in texts, f"{name}: not tracked; drop it from ALLOWED"
+        assert any(r.search(texts[name]) for r in SEARCHED.values()), f"{name}: drop from ALLOWED"
+
+
+def test_the_search_finds_what_it_should() -> None:
+    trino = pattern("476")
+    assert trino.search("Trino 476") and trino.search("trino-server-476.tar.gz")
+    assert not trino.search("14760") and not trino.search("476.5") and not trino.search("a476b")
+    hive = pattern("4.0.0")
+    assert hive.search("Hive 4.0.0,") and not hive.search("10.244.0.0/24")
+    kube = pattern("v1.37.2")
+    assert kube.search("Kubernetes v1.37.2") and kube.search("Kubernetes 1.37.2")
+    assert not pattern("v1.7.0").search("somepackage==1.7.0")
+    assert not pattern("v1.7.0").search("v1.7.01") and not pattern("v1.7.0").search("v1.7.0.1")
+
+
+# The env-var contract. The charts' helpers that set the engines' connection environment (the
+# names the shared config files expand and the clients read), and the names that legitimately
+# sit on one side only.
+ENV_HELPERS = ("common.s3.env", "trino.env", "hive-metastore.env", "medallion.trinoEnv")
+CHART_ONLY = {
+    "DB_DRIVER": "the metastore image's start script (schematool's database type)",
+    "SERVICE_OPTS": "the metastore image's start script (JVM flags)",
+    "TRINO_USER": "a pod may log in as another user; the stack's clients use the default",
+    "TRINO_HTTP_SCHEME": "a pod may reach Trino over TLS; the stack's clients use the default",
+}
+STACK_ONLY = {
+    "MEDALLION_HOME": "the embedded stack's state directory; a pod has none",
+    "AWS_REGION": "the local processes' AWS SDK; in a pod the config files carry S3_REGION",
+}
+
+
+def helper_bodies() -> dict[str, str]:
+    """Each named template of the charts: its body up to the next definition."""
+    bodies = {}
+    for path in sorted((ROOT / "charts").glob("*/templates/_*.tpl")):
+        parts = re.split(r'\{\{-? define "([^"]+)" -?\}\}', path.read_text())
+        for name, body in zip(parts[1::2], parts[2::2], strict=True):
+            bodies[name] = body
+    return bodies
+
+
+def helper_env_names(name: str, bodies: dict[str, str]) -> set[str]:
+    """The variables a helper sets, with those of the helpers it includes."""
+    body = bodies[name]
+    names = set(re.findall(r"^\s*- name: ([A-Z][A-Z0-9_]*)\s*$", body, flags=re.M))
+    for included in re.findall(r'include "([^"]+)"', body):
+        names |= helper_env_names(included, bodies)
+    return names
+
+
+def chart_env_names() -> set[str]:
+    bodies = helper_bodies()
+    return set().union(*(helper_env_names(name, bodies) for name in ENV_HELPERS))
+
+
+def stack_env_names(tmp_path: Path) -> set[str]:
+    return set(StackConfig(home=tmp_path).env())
+
+
+def test_the_charts_and_the_stack_set_the_same_variables(tmp_path: Path) -> None:
+    chart, stack = chart_env_names(), stack_env_names(tmp_path)
+    assert chart - stack == set(CHART_ONLY), "set by the charts' env helpers only"
+    assert stack - chart == set(STACK_ONLY), "set by StackConfig.env() only"
+
+
+def test_the_helpers_are_read() -> None:
+    """The parsing above sees the helpers (a renamed helper fails here, not silently)."""
+    bodies = helper_bodies()
+    assert set(ENV_HELPERS) <= set(bodies)
+    assert {"S3_ENDPOINT", "S3_SECRET_KEY"} <= helper_env_names("common.s3.env", bodies)
+    assert "HIVE_METASTORE_URI" in helper_env_names("trino.env", bodies)
+
+
+def test_the_release_access_env_uses_the_same_names(tmp_path: Path) -> None:
+    """medallion.k8s.access hands a workstation the release's services under the stack's names."""
+    tree = ast.parse((ROOT / "src" / "medallion" / "k8s" / "access.py").read_text())
+    names = {
+        key.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        for key in node.keys
+        if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isupper()
+    }
+    assert "S3_ENDPOINT" in names
+    assert names <= stack_env_names(tmp_path) | chart_env_names(), names
