@@ -23,11 +23,11 @@ ROOT = project_dir()
 VERSIONS_FILE = "src/medallion/versions.toml"
 VERSIONS: dict[str, Any] = tomllib.loads((ROOT / VERSIONS_FILE).read_text())
 
-# Values too short or too common to search for as text (they match ports, addresses and other
-# packages' versions). They are checked where they are read instead: spark and scala by
-# tests/k8s/test_images.py (pyspark's pin, the image's build args), postgres by the chart's
-# appVersion below.
-NOT_SEARCHED = {"spark", "scala", "postgres"}
+# Values too short to search for alone (they match ports, addresses and other packages'
+# versions) are searched after their name ("Spark 9.9", "postgresql-99"); their uses are checked
+# where they are read too: spark and scala by tests/k8s/test_images.py (pyspark's pin, the image's
+# build args), postgres by the chart's appVersion below.
+NAMED = {"spark": r"(?:py)?spark", "scala": "scala", "postgres": "postgres(?:ql)?"}
 
 # The chart whose appVersion is the pinned version (the images' tags follow it).
 APP_VERSIONS = {
@@ -58,14 +58,22 @@ OTHER_FACTS = {
 
 
 def pattern(value: str) -> re.Pattern[str]:
-    """The value as a whole token (``476`` but not ``1476`` or ``476.1``); a ``v1.2.3`` value
-    is found with or without its ``v``, but not as a Python pin (``pkg==1.2.3``)."""
+    """The value as a whole token (``987`` but not ``1987`` or ``987.1``); a ``v9.8.7`` value
+    is found with or without its ``v``, but not as a Python pin (``pkg==9.8.7``)."""
     core = re.escape(value.removeprefix("v"))
     prefix = "v?" if value.startswith("v") else ""
     return re.compile(rf"(?<![\w.=]){prefix}{core}(?!\w|\.\d)")
 
 
-SEARCHED = {key: pattern(str(value)) for key, value in VERSIONS.items() if key not in NOT_SEARCHED}
+def named_pattern(name: str, value: str) -> re.Pattern[str]:
+    """The value right after its name: ``Spark 9.9``, ``postgresql-99``, not ``spark-x-9.9``."""
+    return re.compile(rf"(?i)(?<!\w){name}[ -]?v?{re.escape(value)}(?!\w|\.\d)")
+
+
+SEARCHED = {
+    key: named_pattern(NAMED[key], str(value)) if key in NAMED else pattern(str(value))
+    for key, value in VERSIONS.items()
+}
 
 
 def tracked_texts() -> dict[str, str]:
@@ -93,14 +101,20 @@ def outside_home(name: str, text: str) -> list[str]:
     """'file:line: key' for each pinned version written in a file that is not its home."""
     if name in ALLOWED or GENERATED.fullmatch(name):
         return []
+    # Most files hold none: a plain substring test first keeps this fast.
+    keys = [
+        key
+        for key, regex in SEARCHED.items()
+        if str(VERSIONS[key]).removeprefix("v") in text and regex.search(text)
+    ]
     found = []
     other = OTHER_FACTS.get(name)
     for number, line in enumerate(text.splitlines(), start=1):
         if re.fullmatch(r"charts/[^/]+/Chart\.yaml", name) and line.startswith("appVersion:"):
             continue  # checked equal to versions.toml below
         searched = other.sub("", line) if other else line
-        for key, regex in SEARCHED.items():
-            if regex.search(searched):
+        for key in keys:
+            if SEARCHED[key].search(searched):
                 found.append(f"{name}:{number}: {key} = {VERSIONS[key]!r}")
     return found
 
@@ -127,15 +141,21 @@ def test_allowed_files_exist_and_need_their_place() -> None:
 
 
 def test_the_search_finds_what_it_should() -> None:
-    trino = pattern("476")
-    assert trino.search("Trino 476") and trino.search("trino-server-476.tar.gz")
-    assert not trino.search("14760") and not trino.search("476.5") and not trino.search("a476b")
-    hive = pattern("4.0.0")
-    assert hive.search("Hive 4.0.0,") and not hive.search("10.244.0.0/24")
-    kube = pattern("v1.37.2")
-    assert kube.search("Kubernetes v1.37.2") and kube.search("Kubernetes 1.37.2")
-    assert not pattern("v1.7.0").search("somepackage==1.7.0")
-    assert not pattern("v1.7.0").search("v1.7.01") and not pattern("v1.7.0").search("v1.7.0.1")
+    # Made-up versions: this file is searched too.
+    engine = pattern("987")
+    assert engine.search("Engine 987") and engine.search("engine-server-987.tar.gz")
+    assert not engine.search("19870") and not engine.search("987.5") and not engine.search("a987b")
+    three = pattern("9.0.0")
+    assert three.search("Hive 9.0.0,") and not three.search("10.249.0.0/24")
+    tool = pattern("v9.87.6")
+    assert tool.search("Tool v9.87.6") and tool.search("Tool 9.87.6")
+    assert not tool.search("somepackage==9.87.6")
+    assert not tool.search("v9.87.61") and not tool.search("v9.87.6.1")
+    spark = named_pattern(NAMED["spark"], "9.9")
+    assert spark.search("Spark 9.9 on JDK 17") and spark.search("pyspark 9.9 as SPARK_HOME")
+    assert not spark.search("iceberg-spark-runtime-9.9_2.13") and not spark.search("Spark 9.9.1")
+    postgres = named_pattern(NAMED["postgres"], "99")
+    assert postgres.search("Debian's postgresql-99") and not postgres.search("postgres:5499")
 
 
 # The env-var contract. The charts' helpers that set the engines' connection environment (the
