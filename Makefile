@@ -85,7 +85,7 @@ test: setup lint typecheck cluster-prereqs ## Install everything and run the who
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: setup ## Benchmarks: generator, stack start, layers (prints times, sizes, memory)
+bench: setup ## Benchmarks: scale curve, incremental share, DuckDB floor; writes bench/results/ (bench/README.md)
 	$(BIN)/python scripts/bench.py
 
 include scripts/k8s.mk

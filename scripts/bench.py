@@ -1,26 +1,66 @@
-"""Benchmarks of the embedded platform (``make bench``): generation, stack start, each layer.
+"""Benchmarks of the embedded platform (``make bench``): the scale curve, the incremental share and
+the floor, in one run on one private stack (a temporary home on free ports).
 
-Runs on its own stack (a temporary MEDALLION_HOME on free ports) and prints one table with the
-machine, the data size, wall-clock seconds and peak memory (RSS summed over the stack's processes,
-sampled every half second). BENCH_SCALE / BENCH_DAYS (default 0.1 / 3) set the data of the full
-run; BENCH_INCREMENT_DAYS (default 1) more days are then loaded and run again, incrementally, and
-that run is reported as a share of the full one.
+Per scale (``BENCH_SCALES``, default ``0.1,1``; ``BENCH_FULL=1`` adds 10) it generates
+``BENCH_DAYS`` (30) daily batches plus ``BENCH_INCREMENT_DAYS`` (1), times the floor (silver's
+rules and the five marts in DuckDB in one process, ``scripts/bench_floor.py``) over the same
+files, then starts the stack, loads the base days and times bronze, silver and gold, checks that
+the pipeline's marts equal the floor's row for row, loads the increment, times the layers again
+and checks again; the stack is stopped and its state removed before the next scale. Peak RSS is
+sampled every half second per component (each stack engine with its child processes, the Spark
+driver the silver run starts, this process, which runs dbt) and the load average with it.
+
+It writes ``bench/results/<date>-<machine>.json`` and a PNG of time per layer against scale with
+the floor, and prints the change against ``bench/baseline.json``, flagging figures more than 20%
+worse (a missing baseline is written from this run; ``BENCH_UPDATE_BASELINE=1`` replaces it).
+``BENCH_MACHINE`` names the machine in the file name (default: architecture, cores, memory).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import platform
+import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+import psycopg
 
 from medallion.generate import generate
-from medallion.load import load_dir
+from medallion.load import LoadedBatch, load_dir
 from medallion.pipeline import run_pipeline
 from medallion.stack import Stack, StackConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+BASELINE = ROOT / "bench" / "baseline.json"
+FLOOR = Path(__file__).resolve().parent / "bench_floor.py"
+LAYERS = ("bronze", "silver", "gold")
+MARTS = (
+    "sales_by_category_month",
+    "daily_orders",
+    "seller_performance",
+    "delivery_by_state",
+    "payment_mix_month",
+)
+#: A figure this much worse than the baseline's is flagged.
+TOLERANCE = 0.20
+CORES = 2
+GiB = 2**30
 
 
 def free_port() -> int:
@@ -30,130 +70,501 @@ def free_port() -> int:
         return port
 
 
-def rss_of_tree(pids: list[int]) -> int:
-    """Resident bytes of ``pids`` and all their descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+def tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and its descendants (empty when it has gone)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def rss(processes: list[psutil.Process]) -> int:
+    total = 0
+    for proc in processes:
         try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(stat[1]), []).append(pid)
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                rss[pid] = int(line.split()[1]) * 1024
-    total, todo = 0, list(pids)
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
+            total += proc.memory_info().rss
+        except psutil.Error:
+            continue  # ended between listing and reading
     return total
 
 
-class PeakMemory:
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+@dataclass
+class Sampler:
+    """Peak RSS per component and the highest 1-minute load average, per phase, sampled every
+    ``interval`` seconds. ``roots`` are the stack's engines (each counted with its children);
+    ``driver`` is this process alone (dbt runs in it) and ``children`` what this process started
+    that is no engine (the Spark driver of a silver run, the floor's DuckDB)."""
+
+    roots: dict[str, int] = field(default_factory=dict)
+    interval: float = 0.5
+    peaks: dict[str, dict[str, int]] = field(default_factory=dict)
+    load: dict[str, float] = field(default_factory=dict)
+    _phase: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sample(self) -> None:
+        me = psutil.Process()
+        sizes: dict[str, int] = {}
+        engines: set[int] = set()
+        for name, pid in self.roots.items():
+            procs = tree(pid)
+            engines.update(p.pid for p in procs)
+            sizes[name] = rss(procs)
+        sizes["driver"] = rss([me])
+        sizes["children"] = rss([p for p in me.children(recursive=True) if p.pid not in engines])
+        sizes["total"] = sum(sizes.values())
+        with self._lock:
+            if self._phase is None:
+                return
+            peak = self.peaks.setdefault(self._phase, {})
+            for name, size in sizes.items():
+                peak[name] = max(peak.get(name, 0), size)
+            self.load[self._phase] = max(self.load.get(self._phase, 0.0), os.getloadavg()[0])
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, rss_of_tree([*self.pids, os.getpid()]))
-            time.sleep(0.5)
+        while not self._stop.wait(self.interval):
+            self.sample()
 
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
+    @contextmanager
+    def running(self) -> Iterator[Sampler]:
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        with self._lock:
+            self._phase = name
+        self.sample()
+        try:
+            yield
+        finally:
+            self.sample()
+            with self._lock:
+                self._phase = None
 
 
-def run_layers(env: dict[str, str], label: str, rows: list[tuple[str, str, str]]) -> float:
-    """bronze, silver, gold one after the other; a row each and one for the total."""
-    total = 0.0
-    for layer in ("bronze", "silver", "gold"):
-        result = run_pipeline(layer, cores=2, env=env)[-1]
-        total += result.seconds
-        status = "ok" if result.success else f"FAILED: {result.error}"
-        rows.append(
-            (f"{label} {layer}", f"{result.seconds:.1f}s", f"{result.rows_written:,} rows {status}")
+def machine() -> dict[str, Any]:
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = psutil.virtual_memory().total
+    cores = os.cpu_count() or 1
+    return {
+        "name": os.environ.get("BENCH_MACHINE")
+        or f"{platform.machine()}-{cores}c-{round(memory / GiB)}g",
+        "arch": platform.machine(),
+        "cpu": model,
+        "cores": cores,
+        "memory_bytes": memory,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+    }
+
+
+def commit() -> str | None:
+    """The commit measured (``BENCH_COMMIT`` when the code is not a git checkout)."""
+    if "BENCH_COMMIT" in os.environ:
+        return os.environ["BENCH_COMMIT"]
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
         )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
+def scales() -> list[float]:
+    chosen = os.environ.get("BENCH_SCALES", "0.1,1")
+    values = [float(s) for s in chosen.split(",") if s.strip()]
+    if os.environ.get("BENCH_FULL") == "1" and 10.0 not in values:
+        values.append(10.0)
+    return values
+
+
+def run_floor(
+    sampler: Sampler, phase: str, data: Path, batches: list[str], out: Path
+) -> dict[str, Any]:
+    """The floor in a process of its own (its peak RSS is its own), over ``batches``."""
+    with sampler.phase(phase):
+        began = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(FLOOR),
+                str(data),
+                "--batches",
+                ",".join(batches),
+                "--out",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - began
+    result: dict[str, Any] = json.loads(done.stdout)
+    result["wall_seconds"] = wall
+    result["peak_rss"] = sampler.peaks[phase]["children"]
+    return result
+
+
+def serving_rows(env: Mapping[str, str], mart: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(
+        host=env["SERVING_DB_HOST"],
+        port=int(env["SERVING_DB_PORT"]),
+        user=env["SERVING_DB_USER"],
+        password=env["SERVING_DB_PASSWORD"],
+        dbname=env["SERVING_DB_NAME"],
+    ) as conn:
+        return [tuple(r) for r in conn.execute(f"select * from gold.{mart}").fetchall()]
+
+
+def check_marts(env: Mapping[str, str], floor_db: Path) -> dict[str, dict[str, int]]:
+    """Per mart: its rows in the pipeline and how many rows only one of the two has."""
+    con = duckdb.connect(str(floor_db), read_only=True)
+    try:
+        out = {}
+        for mart in MARTS:
+            got = Counter(serving_rows(env, mart))
+            floor = Counter(tuple(r) for r in con.execute(f"select * from {mart}").fetchall())
+            out[mart] = {
+                "rows": sum(got.values()),
+                "floor_rows": sum(floor.values()),
+                "mismatching": sum(((got - floor) + (floor - got)).values()),
+            }
+        return out
+    finally:
+        con.close()
+
+
+def records(loaded: list[LoadedBatch]) -> dict[str, int]:
+    per_table: Counter[str] = Counter()
+    for batch in loaded:
+        for f in batch.files:
+            per_table[f.table] += f.rows
+    return dict(sorted(per_table.items()))
+
+
+def run_layers(
+    env: dict[str, str], sampler: Sampler, label: str, records_in: int
+) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for layer in LAYERS:
+        phase = f"{label}{layer}"
+        with sampler.phase(phase):
+            result = run_pipeline(layer, cores=CORES, env=env)[-1]
         if not result.success:
-            raise SystemExit(f"{label} {layer} failed: {result.error}")
-    rows.append((f"{label} total", f"{total:.1f}s", ""))
-    return total
+            raise SystemExit(f"{phase} failed: {result.error}")
+        out[layer] = {
+            "seconds": result.seconds,
+            "rows_written": result.rows_written,
+            "records_per_s": records_in / result.seconds if result.seconds else None,
+            "peak_rss": sampler.peaks[phase],
+            "load_1min_max": sampler.load[phase],
+        }
+    return out
+
+
+def bench_scale(
+    scale: float, work: Path, ports: dict[str, int], days: int, increment: int
+) -> dict[str, Any]:
+    data = work / f"data-{scale}"
+    began = time.perf_counter()
+    summary = generate(data, scale=scale, days=days + increment, seed=1, defects=0.01)
+    generate_s = time.perf_counter() - began
+    batches = sorted(p.name.removeprefix("batch=") for p in data.glob("batch=*"))
+    base, extra = batches[:days], batches[days:]
+    print(f"\n== scale {scale}: {sum(summary.rows.values()):,} rows, "
+          f"{summary.bytes / 2**20:,.0f} MiB, {days} + {increment} days", flush=True)  # fmt: skip
+
+    sampler = Sampler()
+    result: dict[str, Any] = {"scale": scale, "load_average_start": list(os.getloadavg())}
+    with sampler.running():
+        floor = run_floor(sampler, "floor", data, base, work / "floor-base.duckdb")
+        floor_all = None
+        if extra:
+            floor_all = run_floor(sampler, "floor all", data, batches, work / "floor-all.duckdb")
+        print(f"floor: {floor['seconds']['total']:.1f}s over {days} days", flush=True)
+
+        cfg = StackConfig(home=work / f"home-{scale}", ports=ports)
+        cfg.save()
+        stack = Stack(cfg)
+        try:
+            with sampler.phase("stack up"):
+                began = time.perf_counter()
+                stack.up()
+                stack_up_s = time.perf_counter() - began
+            env = cfg.env()
+            sampler.roots = {s.name: s.pid for s in stack.status() if s.pid}
+            with sampler.phase("load"):
+                began = time.perf_counter()
+                loaded = [b for batch in base for b in load_dir(env, data, batch)]
+                load_s = time.perf_counter() - began
+            base_records = records(loaded)
+            layers = run_layers(env, sampler, "", sum(base_records.values()))
+            check = {"base": check_marts(env, work / "floor-base.duckdb")}
+            increment_result: dict[str, Any] | None = None
+            if extra:
+                with sampler.phase("load increment"):
+                    began = time.perf_counter()
+                    more = [b for batch in extra for b in load_dir(env, data, batch)]
+                    more_s = time.perf_counter() - began
+                more_records = records(more)
+                more_layers = run_layers(env, sampler, "increment ", sum(more_records.values()))
+                check["increment"] = check_marts(env, work / "floor-all.duckdb")
+                increment_result = {
+                    "days": len(extra),
+                    "records": sum(more_records.values()),
+                    "load_seconds": more_s,
+                    "layers": more_layers,
+                }
+        finally:
+            stack.down()
+            stack.reset()
+    shutil.rmtree(data, ignore_errors=True)
+
+    pipeline_s = sum(layers[name]["seconds"] for name in LAYERS)
+    total_records = sum(base_records.values())
+    peak_rss: dict[str, int] = {}
+    for phase, peaks in sampler.peaks.items():
+        if phase.startswith("floor"):
+            continue
+        for name, size in peaks.items():
+            peak_rss[name] = max(peak_rss.get(name, 0), size)
+    result.update(
+        {
+            "data": {
+                "days": days,
+                "increment_days": increment,
+                "rows_per_table": dict(sorted(summary.rows.items())),
+                "rows": sum(summary.rows.values()),
+                "bytes": summary.bytes,
+                "base_records_per_table": base_records,
+                "base_records": total_records,
+            },
+            "generate_seconds": generate_s,
+            "stack_up_seconds": stack_up_s,
+            "load_seconds": load_s,
+            "layers": layers,
+            "pipeline": {
+                "seconds": pipeline_s,
+                "records_per_s": total_records / pipeline_s,
+                "peak_rss": peak_rss,
+            },
+            "floor": {
+                "seconds": floor["seconds"],
+                "wall_seconds": floor["wall_seconds"],
+                "records_per_s": total_records / floor["seconds"]["total"],
+                "peak_rss": floor["peak_rss"],
+                "rows": floor["rows"],
+                "all_days": None
+                if floor_all is None
+                else {"seconds": floor_all["seconds"], "peak_rss": floor_all["peak_rss"]},
+            },
+            "ratio_to_floor": pipeline_s / floor["seconds"]["total"],
+            "floor_check": check,
+            "load_average_end": list(os.getloadavg()),
+            "load_1min_max": max(sampler.load.values(), default=0.0),
+        }
+    )
+    if increment_result is not None:
+        more_s = sum(increment_result["layers"][name]["seconds"] for name in LAYERS)
+        increment_result["seconds"] = more_s
+        increment_result["share"] = more_s / pipeline_s
+        increment_result["share_per_layer"] = {
+            name: increment_result["layers"][name]["seconds"] / layers[name]["seconds"]
+            for name in LAYERS
+        }
+        result["increment"] = increment_result
+    return result
+
+
+def metrics(result: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
+    """The figures compared with the baseline, each higher-is-worse: name -> (value, unit)."""
+    out: dict[str, tuple[float, str]] = {}
+    for entry in result["scales"]:
+        s = f"scale {entry['scale']:g}"
+        for layer in LAYERS:
+            out[f"{s} {layer}"] = (entry["layers"][layer]["seconds"], "s")
+        out[f"{s} pipeline"] = (entry["pipeline"]["seconds"], "s")
+        out[f"{s} floor"] = (entry["floor"]["seconds"]["total"], "s")
+        out[f"{s} ratio to floor"] = (entry["ratio_to_floor"], "x")
+        for name, size in sorted(entry["pipeline"]["peak_rss"].items()):
+            out[f"{s} peak RSS {name}"] = (size / GiB, "GiB")
+        out[f"{s} floor peak RSS"] = (entry["floor"]["peak_rss"] / GiB, "GiB")
+        if "increment" in entry:
+            out[f"{s} increment share"] = (entry["increment"]["share"], "")
+    return out
+
+
+def compare(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]:
+    """Print each figure against the baseline; return the ones more than TOLERANCE worse."""
+    now, then = metrics(result), metrics(baseline)
+    if baseline["machine"]["name"] != result["machine"]["name"]:
+        print(f"(the baseline is from {baseline['machine']['name']}: the change says little)")
+    worse = []
+    print(f"\nagainst the baseline of {baseline['date']} ({TOLERANCE:.0%} worse is flagged):")
+    print(f"  {'figure':<36} {'baseline':>13} {'now':>13} {'change':>7}")
+    for name, (value, unit) in now.items():
+        if name not in then:
+            continue
+        old = then[name][0]
+        change = (value - old) / old if old else 0.0
+        flag = ""
+        if change > TOLERANCE and not (unit == "GiB" and value - old < 0.05):
+            flag = "  WORSE"
+            worse.append(name)
+        print(f"  {name:<36} {old:>9.2f} {unit:<3} {value:>9.2f} {unit:<3} {change:>+7.0%}{flag}")
+    return worse
+
+
+def plot(result: Mapping[str, Any], path: Path) -> None:
+    """Seconds per layer (and the whole pipeline) against scale, with the floor dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = sorted(result["scales"], key=lambda e: e["scale"])
+    xs = [e["scale"] for e in entries]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for layer in LAYERS:
+        ax.plot(xs, [e["layers"][layer]["seconds"] for e in entries], marker="o", label=layer)
+    ax.plot(xs, [e["pipeline"]["seconds"] for e in entries], marker="o", lw=2.5, label="pipeline")
+    ax.plot(
+        xs,
+        [e["floor"]["seconds"]["total"] for e in entries],
+        "k--",
+        marker="s",
+        label="floor (DuckDB, one process)",
+    )
+    if len(xs) > 1:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xticks(xs, [f"{x:g}" for x in xs])
+    ax.set_xlabel(f"scale ({entries[0]['data']['days']} daily batches)")
+    ax.set_ylabel("seconds (wall clock)")
+    m = result["machine"]
+    ax.set_title(
+        f"make bench {result['date']}: {m['cores']} cores, {m['memory_bytes'] / GiB:.0f} GiB"
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report(entry: Mapping[str, Any]) -> None:
+    data = entry["data"]
+    print(
+        f"\nscale {entry['scale']:g}: {data['base_records']:,} records in {data['days']} days "
+        f"({data['bytes'] / 2**20:,.0f} MiB with the increment); load average "
+        f"{entry['load_average_start'][0]:.1f} at the start, {entry['load_1min_max']:.1f} at most"
+    )
+    print(f"  {'step':<16} {'seconds':>8} {'records/s':>10} {'peak RSS':>9}  by component (GiB)")
+    for layer in LAYERS:
+        r = entry["layers"][layer]
+        parts = ", ".join(
+            f"{k} {v / GiB:.2f}" for k, v in r["peak_rss"].items() if k != "total" and v
+        )
+        print(
+            f"  {layer:<16} {r['seconds']:>8.1f} {r['records_per_s']:>10,.0f} "
+            f"{r['peak_rss']['total'] / GiB:>8.2f}G  {parts}"
+        )
+    p, f = entry["pipeline"], entry["floor"]
+    print(
+        f"  {'pipeline':<16} {p['seconds']:>8.1f} {p['records_per_s']:>10,.0f} "
+        f"{p['peak_rss']['total'] / GiB:>8.2f}G"
+    )
+    print(
+        f"  {'floor':<16} {f['seconds']['total']:>8.1f} {f['records_per_s']:>10,.0f} "
+        f"{f['peak_rss'] / GiB:>8.2f}G  (bronze {f['seconds']['bronze']:.1f}s, silver "
+        f"{f['seconds']['silver']:.1f}s, gold {f['seconds']['gold']:.1f}s)"
+    )
+    print(f"  pipeline / floor: {entry['ratio_to_floor']:.0f}x")
+    if "increment" in entry:
+        inc = entry["increment"]
+        per_layer = ", ".join(f"{k} {v:.0%}" for k, v in inc["share_per_layer"].items())
+        print(
+            f"  +{inc['days']} day ({inc['records']:,} records): {inc['seconds']:.1f}s, "
+            f"{inc['share']:.0%} of the base run ({per_layer})"
+        )
+    for step, marts in entry["floor_check"].items():
+        bad = {m: c["mismatching"] for m, c in marts.items() if c["mismatching"]}
+        rows = ", ".join(f"{m} {c['rows']}/{c['mismatching']}" for m, c in marts.items())
+        print(f"  floor check ({step}; mart rows/mismatching): {rows}{'  MISMATCH' if bad else ''}")
 
 
 def main() -> None:
-    scale = float(os.environ.get("BENCH_SCALE", "0.1"))
-    days = int(os.environ.get("BENCH_DAYS", "3"))
+    days = int(os.environ.get("BENCH_DAYS", "30"))
     increment = int(os.environ.get("BENCH_INCREMENT_DAYS", "1"))
-    rows: list[tuple[str, str, str]] = []
+    started = dt.datetime.now(dt.UTC)
+    result: dict[str, Any] = {
+        "date": started.date().isoformat(),
+        "started_at": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": {
+            "days": days,
+            "increment_days": increment,
+            "seed": 1,
+            "defects": 0.01,
+            "spark_cores": CORES,
+            "rss_sample_seconds": Sampler.interval,
+        },
+        "commit": commit(),
+        "load_average_start": list(os.getloadavg()),
+        "scales": [],
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"{result['date']}-{result['machine']['name']}"
+    out = RESULTS / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as tmp:
-        home = Path(tmp) / "home"
-        cfg = StackConfig(
-            home=home, ports={n: free_port() for n in ("postgres", "s3", "metastore", "trino")}
-        )
-        cfg.save()
-        data = Path(tmp) / "data"
-        began = time.monotonic()
-        summary = generate(data, scale=scale, days=days + increment, seed=1, defects=0.01)
-        rows.append(
-            (
-                "generate",
-                f"{time.monotonic() - began:.1f}s",
-                f"{sum(summary.rows.values()):,} rows, {summary.bytes / 2**20:.0f} MiB, "
-                f"{days} + {increment} days",
-            )
-        )
-        batches = sorted(p.name.removeprefix("batch=") for p in data.glob("batch=*"))
-        base, extra = batches[:days], batches[days:]
-        stack = Stack(cfg)
-        began = time.monotonic()
-        stack.up()
-        rows.append(("stack up", f"{time.monotonic() - began:.1f}s", ""))
-        try:
-            env = cfg.env()
-            pids = [s.pid for s in stack.status() if s.pid]
-            with PeakMemory(pids) as peak:
-                began = time.monotonic()
-                loaded = sum(b.rows for batch in base for b in load_dir(env, data, batch))
-                rows.append(
-                    ("load", f"{time.monotonic() - began:.1f}s", f"{loaded:,} rows, {days} days")
-                )
-                full = run_layers(env, "full", rows)
-                if extra:
-                    began = time.monotonic()
-                    added = sum(b.rows for batch in extra for b in load_dir(env, data, batch))
-                    rows.append(
-                        (
-                            "load more",
-                            f"{time.monotonic() - began:.1f}s",
-                            f"{added:,} rows, {len(extra)} days",
-                        )
-                    )
-                    more = run_layers(env, f"+{len(extra)}d", rows)
-                    rows.append(("increment", f"{more / full:.0%}", "of the full run's time"))
-            rows.append(
-                ("peak RSS", f"{peak.peak / 2**30:.2f} GiB", "stack + driver, during the layers")
-            )
-        finally:
-            stack.down()
-    print(
-        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB; "
-        f"scale {scale}, {days} + {increment} days"
-    )
-    for name, seconds, note in rows:
-        print(f"  {name:<14} {seconds:>10}  {note}")
+        ports = {n: free_port() for n in ("postgres", "s3", "metastore", "trino")}
+        for scale in scales():
+            entry = bench_scale(scale, Path(tmp), ports, days, increment)
+            result["scales"].append(entry)
+            report(entry)
+            out.write_text(json.dumps(result, indent=1) + "\n")  # kept if a later scale fails
+    result["load_average_end"] = list(os.getloadavg())
+    result["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    plot(result, RESULTS / f"{stem}.png")
+    print(f"\nwrote {out.relative_to(ROOT)} and {stem}.png")
+    if BASELINE.exists() and os.environ.get("BENCH_UPDATE_BASELINE") != "1":
+        worse = compare(result, json.loads(BASELINE.read_text()))
+        if worse:
+            print(f"{len(worse)} figure(s) more than {TOLERANCE:.0%} worse than the baseline")
+    else:
+        BASELINE.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote the baseline {BASELINE.relative_to(ROOT)} from this run")
+    mismatched = [
+        f"scale {e['scale']:g} {step} {mart}"
+        for e in result["scales"]
+        for step, marts in e["floor_check"].items()
+        for mart, c in marts.items()
+        if c["mismatching"]
+    ]
+    if mismatched:
+        raise SystemExit(f"the floor's marts differ from the pipeline's: {', '.join(mismatched)}")
 
 
 if __name__ == "__main__":
