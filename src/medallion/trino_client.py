@@ -16,7 +16,8 @@ class QueryError(RuntimeError):
 
 
 class UnreachableError(QueryError):
-    """Trino did not answer (down, or the address is wrong); the message names its address."""
+    """Trino, or S3, the metastore or PostgreSQL behind it, did not answer (down, or the address
+    is wrong); the message names the component and its address (``medallion.dependencies``)."""
 
 
 def address(env: Mapping[str, str]) -> str:
@@ -51,7 +52,12 @@ def query(env: Mapping[str, str], sql: str, params: Sequence[Any] | None = None)
             cur.execute(sql, params) if params is not None else cur.execute(sql)
             rows = [tuple(r) for r in cur.fetchall()]
         except trino.exceptions.TrinoQueryError as exc:
-            raise QueryError(f"{exc.error_name}: {exc.message}") from exc
+            from medallion.dependencies import describe
+
+            text = f"{exc.error_name}: {exc.message}"
+            if (dead := describe(text, env)) is not None:
+                raise UnreachableError(dead) from exc
+            raise QueryError(text) from exc
         except trino.exceptions.TrinoUserError as exc:  # pragma: no cover - subclass above
             raise QueryError(str(exc)) from exc
         except (trino.exceptions.OperationalError, requests.exceptions.RequestException) as exc:

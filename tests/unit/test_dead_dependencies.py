@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from medallion import dependencies
+from medallion.run.dbt import named
 from medallion.stack import StackConfig
 from tests.conftest import REPO, free_port
 
@@ -46,3 +48,112 @@ def test_a_layer_job_with_trino_down_names_it(dead_stack: StackConfig) -> None:
     address = f"Trino at http://127.0.0.1:{dead_stack.ports['trino']} is not reachable"
     assert "bronze could not run" in done.stderr and address in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# What Trino and Spark say when a dependency is down (texts seen on the embedded stack), and the
+# sentence each becomes: the component and its address, from the environment or the text.
+
+ENV = {
+    "S3_ENDPOINT": "http://127.0.0.1:19000",
+    "HIVE_METASTORE_URI": "thrift://127.0.0.1:19083",
+    "SERVING_DB_HOST": "127.0.0.1",
+    "SERVING_DB_PORT": "15432",
+    "METASTORE_DB_HOST": "127.0.0.1",
+    "METASTORE_DB_PORT": "15432",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "component", "where"),
+    [
+        (
+            "HIVE_METASTORE_ERROR: Error listing schemas for catalog iceberg: Failed connecting "
+            "to Hive metastore: [127.0.0.1:19083]",
+            dependencies.METASTORE,
+            "thrift://127.0.0.1:19083",
+        ),
+        (
+            "GENERIC_INTERNAL_ERROR: Error listing tables for catalog landing: "
+            "io.trino.spi.TrinoException: Failed connecting to Hive metastore: [127.0.0.1:19083]",
+            dependencies.METASTORE,
+            "thrift://127.0.0.1:19083",
+        ),
+        (
+            "HIVE_METASTORE_ERROR: Error listing schemas for catalog iceberg: 127.0.0.1:19083: "
+            "java.net.SocketTimeoutException: Read timed out",
+            dependencies.METASTORE,
+            "thrift://127.0.0.1:19083",
+        ),
+        (
+            "org.apache.hadoop.hive.metastore.api.MetaException: Could not connect to meta store "
+            "using any of the URIs provided. Most recent failure: "
+            "org.apache.thrift.transport.TTransportException: java.net.ConnectException",
+            dependencies.METASTORE,
+            "thrift://127.0.0.1:19083",
+        ),
+        (
+            "HIVE_FILESYSTEM_ERROR: Failed to list directory: "
+            "s3://warehouse/landing/olist/orders/batch_id=2018-01-01",
+            dependencies.S3,
+            "http://127.0.0.1:19000",
+        ),
+        (
+            "software.amazon.awssdk.core.exception.SdkClientException: Unable to execute HTTP "
+            "request: Connect to 127.0.0.1:19000 [/127.0.0.1] failed: Connection refused",
+            dependencies.S3,
+            "http://127.0.0.1:19000",
+        ),
+        (
+            "JDBC_ERROR: Error listing schemas for catalog serving: Connection to 127.0.0.1:15432 "
+            "refused. Check that the hostname and port are correct and that the postmaster is "
+            "accepting TCP/IP connections.",
+            dependencies.SERVING,
+            "127.0.0.1:15432",
+        ),
+        (
+            "HIVE_METASTORE_ERROR: MetaException(message:javax.jdo.JDOFatalDataStoreException: "
+            "Unable to open a test connection to the given database. JDBC url = "
+            "jdbc:postgresql://127.0.0.1:15432/metastore, username = metastore.",
+            dependencies.METASTORE_DB,
+            "127.0.0.1:15432",
+        ),
+    ],
+)
+def test_an_outage_is_named_with_its_address(text: str, component: str, where: str) -> None:
+    assert dependencies.component_of(text) == component
+    said = dependencies.describe(text, ENV)
+    assert said is not None and said.startswith(f"{component} at {where} is not reachable: ")
+
+
+def test_without_the_environment_the_address_comes_from_the_text() -> None:
+    # a dbt Job's pod talks to Trino only: it has no S3 or PostgreSQL variables
+    pg = "JDBC_ERROR: Connection to serving-db.data:5432 refused. Check the postmaster."
+    assert dependencies.describe(pg, {}) == (
+        f"{dependencies.SERVING} at serving-db.data:5432 is not reachable: {pg}"
+    )
+    hms = "HIVE_METASTORE_ERROR: Failed connecting to Hive metastore: [hms.data.svc:9083]"
+    said = dependencies.describe(hms, {})
+    assert said is not None and said.startswith(f"{dependencies.METASTORE} at hms.data.svc:9083 ")
+    s3 = "HIVE_FILESYSTEM_ERROR: Failed to list directory: s3://warehouse/landing/olist/orders"
+    said = dependencies.describe(s3, {})
+    assert said is not None and said.startswith("S3 at the address in Trino's catalog ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SYNTAX_ERROR: line 1:8: Column 'x' cannot be resolved",
+        "CONSTRAINT_VIOLATION: duplicate key value violates unique constraint",
+        "test not_null_brz_orders_order_id failed: Got 3 results, configured to fail if != 0",
+        "TABLE_NOT_FOUND: Table 'iceberg.silver.slv_orders' does not exist",
+    ],
+)
+def test_other_errors_are_left_as_they_are(text: str) -> None:
+    assert dependencies.describe(text, ENV) is None
+    assert named(text, ENV) == text
+
+
+def test_a_long_error_is_cut_to_one_line() -> None:
+    text = "HIVE_METASTORE_ERROR: Failed connecting to Hive metastore: [h:9083]\n" + "x " * 400
+    said = dependencies.describe(text, ENV)
+    assert said is not None and "\n" not in said and said.endswith("...")

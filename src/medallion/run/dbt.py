@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medallion import dependencies
 from medallion.paths import charts_file, project_dir
 from medallion.selection import check_extra_args
 
@@ -150,7 +151,28 @@ def check_freshness(env: Mapping[str, str]) -> LayerResult:
         )
     elif not res.success:
         out.error = f"dbt source freshness failed: {res.exception}"
+    out.error = named(out.error, env)
     return out
+
+
+def named(error: str | None, env: Mapping[str, str]) -> str | None:
+    """A run's error as the sentence naming the dead dependency it is about, if it is one."""
+    if error is None:
+        return None
+    return dependencies.describe(error, env) or error
+
+
+def checked(env: Mapping[str, str], layer: str) -> LayerResult | None:
+    """A failed result naming the metastore or S3 when Trino cannot reach it, else None
+    (``medallion.dependencies.check``): a dead one stops the run before its first model."""
+    from medallion.trino_client import UnreachableError
+
+    began = time.monotonic()
+    try:
+        dependencies.check(env)
+    except UnreachableError as exc:
+        return LayerResult(layer, False, time.monotonic() - began, error=str(exc))
+    return None
 
 
 def run_layer(
@@ -162,22 +184,26 @@ def run_layer(
 ) -> LayerResult:
     """``dbt build`` of one layer on Trino (bronze or gold).
 
-    Bronze first checks the landing files' freshness (unless ``freshness`` is false), as its
-    CronJob does: a source past its ``error_after`` stops the run before the build.
+    First Trino touches the metastore and S3 (``checked``); then bronze checks the landing
+    files' freshness (unless ``freshness`` is false), as its CronJob does: a source past its
+    ``error_after`` stops the run before the build. An error about a dead dependency becomes the
+    sentence naming it (``named``).
     """
     if layer not in ("bronze", "gold"):
         raise ValueError(f"run_layer runs the dbt-trino layers (bronze, gold), not {layer!r}")
     from dbt.cli.main import dbtRunner
 
-    checked: list[NodeResult] = []
-    checked_seconds = 0.0
+    if (dead := checked(env, layer)) is not None:
+        return dead
+    fresh_nodes: list[NodeResult] = []
+    fresh_seconds = 0.0
     if layer == "bronze" and freshness:
         if on_event is not None:
             on_event("source freshness")
         fresh = check_freshness(env)
         if not fresh.success:
             return fresh
-        checked, checked_seconds = fresh.nodes, fresh.seconds
+        fresh_nodes, fresh_seconds = fresh.nodes, fresh.seconds
 
     os.environ.update(env)
     os.environ["DBT_TARGET"] = "trino"
@@ -196,6 +222,7 @@ def run_layer(
         [*dbt_args(layer, "trino", extra_args), "--log-format", "text", "--quiet"]
     )
     out = collect(layer, bool(res.success), time.monotonic() - began, res.result, res.exception)
-    out.nodes[:0] = checked
-    out.seconds += checked_seconds
+    out.nodes[:0] = fresh_nodes
+    out.seconds += fresh_seconds
+    out.error = named(out.error, env)
     return out

@@ -28,7 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from medallion import ledger, lock
-from medallion.run.dbt import LayerResult, NodeResult, run_layer
+from medallion.run.dbt import LayerResult, NodeResult, checked, named, run_layer
 from medallion.trino_client import QueryError, query
 
 PIPELINE_ID_ENV = "MEDALLION_PIPELINE_ID"
@@ -67,15 +67,18 @@ def committed_since(env: Mapping[str, str], schema: str, since: dt.datetime) -> 
 
 
 def run_silver(env: Mapping[str, str], submitter_argv: Sequence[str]) -> LayerResult:
-    """The SparkApplication of the chart's template, to its end; the rows silver committed."""
+    """The SparkApplication of the chart's template, to its end; the rows silver committed.
+    A metastore or S3 that Trino cannot reach fails the run before the application is made."""
     from medallion.k8s import submitter
 
+    if (dead := checked(env, "silver")) is not None:
+        return dead
     started = dt.datetime.now(dt.UTC)
     began = time.monotonic()
     outcome = submitter.submit(submitter.parse_args(list(submitter_argv)))
     seconds = time.monotonic() - began
     if outcome.code is not submitter.ExitCode.COMPLETED:
-        return LayerResult("silver", False, seconds, error=outcome.describe())
+        return LayerResult("silver", False, seconds, error=named(outcome.describe(), env))
     return LayerResult("silver", True, seconds, committed_since(env, SILVER_SCHEMA, started))
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from medallion import sparkconf
 from medallion.artifacts import layout
 from medallion.paths import home_dir, project_dir
-from medallion.run.dbt import LayerResult, NodeResult, dbt_dir, profiles_dir
+from medallion.run.dbt import LayerResult, NodeResult, checked, dbt_dir, named, profiles_dir
 from medallion.spark import DRIVER_MEMORY, conf_file, spark_env
 
 FAILED = ("error", "fail", "runtime error")
@@ -223,7 +223,12 @@ def run_silver(
     """spark-submit ``spark-apps/silver/main.py`` on ``local[cores]``: ``dbt build`` of silver's
     models and tests inside that Spark application. ``extra_dbt_args`` go to dbt as they are
     (e.g. ``["--vars", "{silver_reprocess: true}"]`` or ``["--full-refresh"]``). The driver's
-    output goes to ``<stack home>/spark/silver/last-run.log`` and, line by line, to ``echo``."""
+    output goes to ``<stack home>/spark/silver/last-run.log`` and, line by line, to ``echo``.
+
+    Trino first touches the metastore and S3 that the application reads, so that a dead one
+    fails the run before Spark starts; an error about one is the sentence naming it."""
+    if (dead := checked(env, "silver")) is not None:
+        return SilverResult(exit_code=1, seconds=dead.seconds, error=dead.error)
     work = work_dir(env, "silver")
     project = env.get("MEDALLION_DBT_PROJECT_DIR") or str(dbt_dir())
     args = [
@@ -246,7 +251,7 @@ def run_silver(
         exit_code=result.exit_code,
         seconds=result.seconds,
         nodes=_nodes(result.summary),
-        error=_error(result, "silver"),
+        error=named(_error(result, "silver"), env),
         peak_rss_bytes=result.peak_rss_bytes,
         summary=result.summary,
         log_file=result.log_file,
