@@ -11,8 +11,9 @@ for the metastore and 30 s for S3 with Trino's defaults). PostgreSQL needs no pr
 the layer's lease (``medallion.lock``) is the first thing every run writes there.
 
 The addresses come from the environment the stack and the charts set (``S3_ENDPOINT``,
-``HIVE_METASTORE_URI``, ``SERVING_DB_HOST``/``PORT``, ``METASTORE_DB_HOST``/``PORT``); where a
-container does not have them (the dbt Jobs talk to Trino only), from the error text itself.
+``HIVE_METASTORE_URI``, ``SERVING_DB_HOST``/``PORT``, ``METASTORE_DB_HOST``/``PORT``; the
+chart gives the layer containers these addresses, without keys); where the environment does not
+say, from the error text itself.
 Only the standard library and the Trino client are imported: the layer Jobs' image runs this.
 """
 

@@ -195,3 +195,18 @@ def test_only_api_users_get_a_token(docs: Docs) -> None:
         if pod.spec.get("automountServiceAccountToken", True):
             with_token.add(pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount"))
     assert with_token <= {"medallion-submitter", None}, with_token
+
+
+def test_layer_containers_know_where_their_dependencies_are(renders: dict[str, Docs]) -> None:
+    """Their errors about a dead S3, metastore or PostgreSQL name its address
+    (medallion.dependencies); they reach them through Trino and get their addresses only."""
+    docs = renders["external"]
+    for layer in ("bronze", "gold"):
+        cj = by_kind(docs, "CronJob")[f"medallion-{layer}"]
+        spec = dig(cj, "spec", "jobTemplate", "spec", "template", "spec")
+        (container,) = [c for c in spec["containers"] if c["name"] == layer]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["S3_ENDPOINT"]["value"] == "https://s3.eu-west-1.amazonaws.com", layer
+        assert env["SERVING_DB_HOST"]["value"].endswith(".rds.amazonaws.com"), layer
+        assert env["HIVE_METASTORE_URI"]["value"].startswith("thrift://"), layer
+        assert not {"S3_ACCESS_KEY", "S3_SECRET_KEY", "SERVING_DB_PASSWORD"} & set(env), layer

@@ -83,6 +83,20 @@ ledger's rows, the image tag their code version.
   value: {{ include "medallion.dbtProjectDir" . }}
 - name: MEDALLION_DBT_PROFILES_DIR
   value: {{ include "medallion.profilesDir" . }}
+{{- /* Where S3, the metastore and PostgreSQL are, so that an error about a dead one names its
+address (medallion.dependencies). Addresses only: these containers reach them through Trino. */}}
+- name: S3_ENDPOINT
+  value: {{ include "common.s3.endpoint" . | quote }}
+- name: HIVE_METASTORE_URI
+  value: {{ include "common.metastore.uri" . | quote }}
+- name: SERVING_DB_HOST
+  value: {{ include "common.postgres.host" . | quote }}
+- name: SERVING_DB_PORT
+  value: {{ include "common.postgres.port" . | quote }}
+- name: METASTORE_DB_HOST
+  value: {{ include "common.postgres.host" . | quote }}
+- name: METASTORE_DB_PORT
+  value: {{ include "common.postgres.port" . | quote }}
 {{- end -}}
 
 {{/*
