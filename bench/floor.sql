@@ -11,18 +11,104 @@
 
 -- phase: bronze
 
--- A CSV line's fields under strict RFC 4180 quoting, or null when its quoting breaks. The data
--- `make bench` generates has no field spanning lines, so a record is a line (medallion.records
--- also joins a quoted field's lines; a line with an odd number of quotes is malformed here).
-create macro csv_fields(line) as
+-- A CSV record's fields under strict RFC 4180 quoting (a quoted field may hold line ends), or
+-- null when its quoting breaks or it holds more than one record.
+create macro csv_fields(text) as
     case
-        when strpos(line, '"') = 0 then string_split(line, ',')
-        when regexp_full_match(line, '(?:"(?:[^"]|"")*"|[^,"]*)(?:,(?:"(?:[^"]|"")*"|[^,"]*))*')
+        when strpos(text, '"') = 0 and strpos(text, chr(10)) = 0 then string_split(text, ',')
+        when regexp_full_match(
+            text, '(?:"(?:[^"]|"")*"|[^,"\n]*)(?:,(?:"(?:[^"]|"")*"|[^,"\n]*))*'
+        )
             then list_transform(
-                regexp_extract_all(',' || line, ',("(?:[^"]|"")*"|[^,"]*)', 1),
+                regexp_extract_all(',' || text, ',("(?:[^"]|"")*"|[^,"\n]*)', 1),
                 lambda f: case when f[1] = '"' then replace(f[2:-2], '""', '"') else f end
             )
     end
+;
+-- The records of the files in landing_lines (_batch_id, filename, line and its number n, made by
+-- scripts/bench_floor.py) as medallion.records cuts them when the loader lands them: a line with
+-- an even number of quotes is a record; one with an odd number opens a quoted field that runs to
+-- the next such line, and that stretch is one record when it parses into `width` fields, else the
+-- opening line alone is a malformed record and reading goes on at the next line. Empty lines and
+-- the header are no records. (Line ends are \n, as medallion generate writes them.)
+create macro csv_records(width) as table
+with lines as (
+    select
+        _batch_id,
+        filename,
+        n,
+        line,
+        (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd
+    from landing_lines
+    where n > 1
+),
+
+odd_lines as (
+    select filename, n, lead(n) over (partition by filename order by n) as closing
+    from lines
+    where odd
+),
+
+candidates as (
+    select o.filename, o.n, csv_fields(string_agg(l.line, chr(10) order by l.n)) as fields
+    from odd_lines as o
+    inner join lines as l on o.filename = l.filename and l.n between o.n and o.closing
+    group by o.filename, o.n
+),
+
+judged as (
+    select
+        o.filename,
+        o.n,
+        o.closing,
+        coalesce(len(c.fields) = width, false) as ok,
+        row_number() over (partition by o.filename order by o.n) as k
+    from odd_lines as o
+    left join candidates as c on o.filename = c.filename and o.n = c.n
+),
+
+chained as (
+    select *, coalesce(lag(ok) over (partition by filename order by n), false) as after_ok
+    from judged
+),
+
+-- An odd line opens a record unless the one before opened a record that closed on it: in a run
+-- of odd lines whose predecessors' stretches all parse, every other line opens one.
+runs as (
+    select
+        *,
+        sum(case when after_ok then 0 else 1 end) over (
+            partition by filename order by n rows unbounded preceding
+        ) as run
+    from chained
+),
+
+spans as (
+    select filename, n, closing
+    from runs
+    qualify ok and (k - min(k) over (partition by filename, run)) % 2 = 0
+),
+
+inside as (
+    select l.filename, l.n
+    from lines as l
+    inner join spans as s on l.filename = s.filename and l.n > s.n and l.n <= s.closing
+),
+
+single as (
+    select l._batch_id, case when not l.odd then csv_fields(l.line) end as fields, l.line
+    from lines as l
+    anti join inside as i on l.filename = i.filename and l.n = i.n
+    anti join spans as s on l.filename = s.filename and l.n = s.n
+    where l.line <> ''
+)
+
+select _batch_id, fields, line from single
+union all
+select l._batch_id, c.fields, l.line
+from spans as s
+inner join candidates as c on s.filename = c.filename and s.n = c.n
+inner join lines as l on s.filename = l.filename and s.n = l.n
 ;
 -- bronze_parse, type by type: null when empty or unparseable.
 create macro parse_timestamp(v) as try_strptime(nullif(trim(v), ''), '%Y-%m-%d %H:%M:%S')

@@ -53,6 +53,17 @@ SILVER = (
     "dim_geolocation",
     "quarantine",
 )
+#: The lines of one table's files, numbered (the header is line 1), for csv_records.
+LINES = """
+create or replace temp table landing_lines as
+with texts as (select filename, string_split(content, chr(10)) as lines from read_text($files))
+select
+    regexp_extract(filename, 'batch=([^/]+)/[^/]*$', 1) as _batch_id,
+    filename,
+    unnest(lines) as line,
+    generate_subscripts(lines, 1) as n
+from texts
+"""
 _PHASE = re.compile(r"^-- phase: (\w+)$", re.MULTILINE)
 _PARSE = {
     "varchar": "{v}",
@@ -93,9 +104,10 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def bronze_sql(table: str, columns: list[tuple[str, str]], files: Sequence[Path]) -> str:
-    """brz_<table>: every line of ``files`` as a record, typed (as bronze_parse does), with its
-    raw fields in ``_raw``, what lies beyond the header in ``_extra_fields`` and the flags."""
+def bronze_sql(table: str, columns: list[tuple[str, str]]) -> str:
+    """brz_<table>: every record of landing_lines (csv_records), typed as bronze_parse does,
+    with its raw fields in ``_raw``, what lies beyond the header in ``_extra_fields`` and the
+    flags."""
     width = len(columns)
     names = [name for name, _ in columns]
     typed = ",\n        ".join(
@@ -108,21 +120,11 @@ def bronze_sql(table: str, columns: list[tuple[str, str]], files: Sequence[Path]
         for i, (name, kind) in enumerate(columns, 1)
         if kind != "varchar"
     )
-    paths = ", ".join(_quoted(str(p)) for p in files)
     return f"""
 create table brz_{table} as
-with lines as (
-    select regexp_extract(filename, 'batch=([^/]+)/[^/]*$', 1) as _batch_id, line
-    from read_csv(
-        [{paths}], columns = {{'line': 'varchar'}}, header = true, delim = chr(31), quote = '',
-        escape = '', filename = true, auto_detect = false, strict_mode = false
-    )
-    where line <> ''
-),
-
-parsed as (
-    select _batch_id, csv_fields(line) as strict_fields, string_split(line, ',') as loose_fields
-    from lines
+with parsed as (
+    select _batch_id, fields as strict_fields, string_split(line, ',') as loose_fields
+    from csv_records({width})
 ),
 
 records as (
@@ -160,6 +162,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         "create table review_score as select $lo::integer as score_min, $hi::integer as score_max",
         {"lo": vocab.review_score_min, "hi": vocab.review_score_max},
     )
+    con.execute(LINES, {"files": []})  # csv_records reads it; each table's files replace it
     seed = project_dir() / "dbt" / "seeds" / "seed_category_translation.csv"
     con.execute(
         "create table seed_category_translation as select * from read_csv($p, header = true, "
@@ -203,7 +206,8 @@ def compute(
             con.execute(statement)
         if phase == "bronze":
             for table, paths in files.items():
-                con.execute(bronze_sql(table, columns[table], paths))
+                con.execute(LINES, {"files": [str(p) for p in paths]})
+                con.execute(bronze_sql(table, columns[table]))
         seconds[phase] = time.perf_counter() - start
     seconds["total"] = time.perf_counter() - began
     rows = {
