@@ -78,6 +78,9 @@ _ADDRESS = re.compile(
 )
 
 
+_UNKNOWN = "the address in Trino's catalog"
+
+
 def address(component: str, env: Mapping[str, str]) -> str | None:
     """Where ``component`` is, from the environment; None when the environment does not say."""
     if component == S3:
@@ -95,12 +98,20 @@ def address_in(text: str) -> str | None:
     return f"{match.group(1)}:{match.group(2)}" if match else None
 
 
+def _match(text: str) -> tuple[str, str] | None:
+    """The component an error's text says failed and the line that says so."""
+    for component, pattern in _RULES:
+        if found := pattern.search(text):
+            start = text.rfind("\n", 0, found.start()) + 1
+            end = text.find("\n", found.end())
+            return component, text[start : end if end >= 0 else len(text)]
+    return None
+
+
 def component_of(text: str) -> str | None:
     """The component an error's text says failed, or None when it is not a dead dependency."""
-    for component, pattern in _RULES:
-        if pattern.search(text):
-            return component
-    return None
+    found = _match(text)
+    return None if found is None else found[0]
 
 
 def brief(text: str, limit: int = 300) -> str:
@@ -111,15 +122,20 @@ def brief(text: str, limit: int = 300) -> str:
 
 def sentence(component: str, text: str, env: Mapping[str, str]) -> str:
     """``<component> at <address> is not reachable: <the error, briefly>``."""
-    where = address(component, env) or address_in(text) or "the address in Trino's catalog"
+    where = address(component, env) or address_in(text) or _UNKNOWN
     return f"{component} at {where} is not reachable: {brief(text)}"
 
 
 def describe(text: str, env: Mapping[str, str]) -> str | None:
     """One sentence naming the dead component and its address, or None when ``text`` is not
-    about a dead dependency (a SQL error, a failed test)."""
-    component = component_of(text)
-    return None if component is None else sentence(component, text, env)
+    about a dead dependency (a SQL error, a failed test). Of a Java stack trace only the line
+    that names the failure is kept (``Caused by: MetaException(...Could not connect...``)."""
+    found = _match(text)
+    if found is None:
+        return None
+    component, line = found
+    where = address(component, env) or address_in(line) or address_in(text)
+    return f"{component} at {where or _UNKNOWN} is not reachable: {brief(line)}"
 
 
 def check(env: Mapping[str, str]) -> None:

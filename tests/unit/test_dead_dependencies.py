@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from medallion import dependencies
-from medallion.run.dbt import named
+from medallion.run.dbt import NodeResult, named
 from medallion.stack import StackConfig
 from tests.conftest import REPO, free_port
 
@@ -154,6 +154,34 @@ def test_other_errors_are_left_as_they_are(text: str) -> None:
 
 
 def test_a_long_error_is_cut_to_one_line() -> None:
-    text = "HIVE_METASTORE_ERROR: Failed connecting to Hive metastore: [h:9083]\n" + "x " * 400
+    text = "HIVE_METASTORE_ERROR: Failed connecting to Hive metastore: [h:9083] " + "x " * 400
     said = dependencies.describe(text, ENV)
     assert said is not None and "\n" not in said and said.endswith("...")
+
+
+def test_a_silver_error_is_named_from_its_failed_nodes() -> None:
+    # silver's error lists the failed models; the cause is deep in a node's Java stack trace
+    trace = (
+        "Runtime Error in model int_orders_checked (models/silver/int_orders_checked.sql)\n"
+        "  An error occurred while calling o73.sql.\n"
+        "  : java.lang.RuntimeException: Failed to get table info from metastore bronze.x\n"
+        "  \tat org.apache.iceberg.hive.HiveTableOperations.doRefresh(HiveTableOperations.java:1)\n"
+        "  Caused by: MetaException(message:Could not connect to meta store using any of the URIs"
+        " provided. Most recent failure: org.apache.thrift.transport.TTransportException: "
+        "java.net.ConnectException: Connection refused\n"
+        "  \tat org.apache.hadoop.hive.metastore.HiveMetaStoreClient.open(X.java:1)"
+    )
+    nodes = [
+        NodeResult("int_customers_checked", "model", "success", 1.0, 5, None),
+        NodeResult("int_orders_checked", "model", "error", 1.0, None, trace),
+    ]
+    said = named("model int_orders_checked: error", ENV, nodes)
+    assert said == (
+        f"{dependencies.METASTORE} at thrift://127.0.0.1:19083 is not reachable: Caused by: "
+        "MetaException(message:Could not connect to meta store using any of the URIs provided. "
+        "Most recent failure: org.apache.thrift.transport.TTransportException: "
+        "java.net.ConnectException: Connection refused"
+    )
+    assert named("model int_orders_checked: error", ENV, nodes[:1]) == (
+        "model int_orders_checked: error"
+    )

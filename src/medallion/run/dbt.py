@@ -14,6 +14,7 @@ from medallion.paths import charts_file, project_dir
 from medallion.selection import check_extra_args
 
 LAYERS = ("bronze", "silver", "gold")
+FAILED_STATES = ("error", "fail", "runtime error")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class LayerResult:
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+        return [n for n in self.nodes if n.status in FAILED_STATES]
 
     @property
     def rows_written(self) -> int:
@@ -155,11 +156,17 @@ def check_freshness(env: Mapping[str, str]) -> LayerResult:
     return out
 
 
-def named(error: str | None, env: Mapping[str, str]) -> str | None:
-    """A run's error as the sentence naming the dead dependency it is about, if it is one."""
+def named(
+    error: str | None, env: Mapping[str, str], nodes: Sequence[NodeResult] = ()
+) -> str | None:
+    """A run's error as the sentence naming the dead dependency it is about, if it is one: in
+    the error itself or in a failed node's message (silver's error lists only the nodes)."""
     if error is None:
         return None
-    return dependencies.describe(error, env) or error
+    for text in (error, *(n.message or "" for n in nodes if n.status in FAILED_STATES)):
+        if (dead := dependencies.describe(text, env)) is not None:
+            return dead
+    return error
 
 
 def checked(env: Mapping[str, str], layer: str) -> LayerResult | None:
@@ -224,5 +231,5 @@ def run_layer(
     out = collect(layer, bool(res.success), time.monotonic() - began, res.result, res.exception)
     out.nodes[:0] = fresh_nodes
     out.seconds += fresh_seconds
-    out.error = named(out.error, env)
+    out.error = named(out.error, env, out.nodes)
     return out

@@ -247,11 +247,12 @@ def run_silver(
         *extra_dbt_args,
     ]
     result = submit(env, "silver", args, cores, {"DBT_TARGET": "spark"}, echo)
+    nodes = _nodes(result.summary)
     return SilverResult(
         exit_code=result.exit_code,
         seconds=result.seconds,
-        nodes=_nodes(result.summary),
-        error=named(_error(result, "silver"), env),
+        nodes=nodes,
+        error=named(_error(result, "silver"), env, nodes),
         peak_rss_bytes=result.peak_rss_bytes,
         summary=result.summary,
         log_file=result.log_file,
