@@ -4,7 +4,10 @@ have one home, dbt_project.yml's vars, and everything that needs them reads it."
 from __future__ import annotations
 
 import re
+import types
 from pathlib import Path
+
+import jinja2
 
 from medallion import vocabulary
 from medallion.generate import DEFECT_REASONS, ORDER_STATUSES, PAYMENT_TYPES
@@ -42,9 +45,41 @@ def test_the_generator_uses_it() -> None:
 
 def test_silver_emits_exactly_the_reason_codes_of_the_vocabulary() -> None:
     code = "\n".join(sources("models/silver", "macros/silver").values())
-    emitted = set(re.findall(r"then '([a-z_]+)'", code))
-    emitted |= set(re.findall(r"when _malformed then '([a-z_]+)'", code))
+    emitted = set(re.findall(r"silver_reason\('([a-z_]+)'\)", code))
     assert emitted == set(vocabulary.load().quarantine_reasons)
+    literal = re.findall(r"then '([a-z_]+)'", code)
+    assert not literal, f"reason codes written as literals, not through silver_reason: {literal}"
+
+
+def _silver_reason(code: str) -> str:
+    """Render the silver_reason macro with dbt's var() and exceptions stood in by plain jinja."""
+
+    class CompilerError(Exception):
+        pass
+
+    def raise_compiler_error(message: str) -> None:
+        raise CompilerError(message)
+
+    vocab = vocabulary.load()
+    env = jinja2.Environment()
+    macros = env.from_string((DBT / "macros/silver/silver_reason.sql").read_text())
+    module = macros.make_module(
+        {
+            "var": {"quarantine_reasons": list(vocab.quarantine_reasons)}.__getitem__,
+            "exceptions": types.SimpleNamespace(raise_compiler_error=raise_compiler_error),
+        }
+    )
+    try:
+        return str(module.silver_reason(code))  # type: ignore[attr-defined]
+    except CompilerError as exc:
+        return f"error: {exc}"
+
+
+def test_a_reason_code_outside_the_vocabulary_fails_to_compile() -> None:
+    assert _silver_reason("orphan") == "'orphan'"
+    refused = _silver_reason("orphaned")
+    assert refused.startswith("error: unknown quarantine reason 'orphaned'"), refused
+    assert "dbt_project.yml" in refused
 
 
 def test_no_model_macro_or_test_keeps_a_copy_of_a_vocabulary() -> None:

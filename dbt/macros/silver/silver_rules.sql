@@ -90,9 +90,9 @@ versions as (
 {% macro silver_reject_reason(orphan_condition=none) -%}
     coalesce(
         _row_reason,
-        case when _valid_versions > 1 then 'conflicting_duplicate' end
+        case when _valid_versions > 1 then {{ silver_reason('conflicting_duplicate') }} end
         {%- if orphan_condition %},
-        case when {{ orphan_condition }} then 'orphan' end
+        case when {{ orphan_condition }} then {{ silver_reason('orphan') }} end
         {%- endif %}
     )
 {%- endmacro %}

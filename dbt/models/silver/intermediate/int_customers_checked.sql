@@ -19,8 +19,8 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['customer_id']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['customer_id']) }} then {{ silver_reason('null_key') }}
         end as _row_reason
     from cleaned
 ),

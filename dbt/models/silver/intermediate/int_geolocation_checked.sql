@@ -19,10 +19,12 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['geolocation_zip_code_prefix']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['geolocation_zip_code_prefix']) }}
+                then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(['geolocation_lat', 'geolocation_lng'],
-                required=['geolocation_lat', 'geolocation_lng']) }} then 'unparseable_number'
+                required=['geolocation_lat', 'geolocation_lng']) }}
+                then {{ silver_reason('unparseable_number') }}
         end as _row_reason
     from cleaned
 ),

@@ -25,13 +25,15 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['order_id', 'order_item_id']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['order_id', 'order_item_id']) }}
+                then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(['shipping_limit_date'], required=['shipping_limit_date']) }}
-                then 'unparseable_timestamp'
+                then {{ silver_reason('unparseable_timestamp') }}
             when {{ silver_unparseable(['order_item_id', 'price', 'freight_value'],
-                required=['order_item_id', 'price', 'freight_value']) }} then 'unparseable_number'
-            when price < 0 or freight_value < 0 then 'negative_amount'
+                required=['order_item_id', 'price', 'freight_value']) }}
+                then {{ silver_reason('unparseable_number') }}
+            when price < 0 or freight_value < 0 then {{ silver_reason('negative_amount') }}
         end as _row_reason
     from cleaned
 ),

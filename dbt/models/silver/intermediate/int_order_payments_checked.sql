@@ -23,15 +23,16 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['order_id', 'payment_sequential']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['order_id', 'payment_sequential']) }}
+                then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(['payment_sequential', 'payment_installments', 'payment_value'],
                 required=['payment_sequential', 'payment_installments', 'payment_value']) }}
-                then 'unparseable_number'
-            when payment_value < 0 then 'negative_amount'
+                then {{ silver_reason('unparseable_number') }}
+            when payment_value < 0 then {{ silver_reason('negative_amount') }}
             when payment_type is null
                 or payment_type not in {{ silver_sql_list(silver_payment_types()) }}
-                then 'unknown_payment_type'
+                then {{ silver_reason('unknown_payment_type') }}
         end as _row_reason
     from cleaned
 ),

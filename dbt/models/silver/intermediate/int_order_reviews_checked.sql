@@ -25,14 +25,17 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['review_id', 'order_id']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['review_id', 'order_id']) }}
+                then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(['review_creation_date', 'review_answer_timestamp'],
-                required=['review_creation_date']) }} then 'unparseable_timestamp'
+                required=['review_creation_date']) }}
+                then {{ silver_reason('unparseable_timestamp') }}
             when {{ silver_unparseable(['review_score'], required=['review_score']) }}
-                then 'unparseable_number'
+                then {{ silver_reason('unparseable_number') }}
             when review_score not between {{ var('review_score')['min'] }}
-                and {{ var('review_score')['max'] }} then 'review_score_out_of_range'
+                and {{ var('review_score')['max'] }}
+                then {{ silver_reason('review_score_out_of_range') }}
         end as _row_reason
     from cleaned
 ),

@@ -22,15 +22,16 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['order_id']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['order_id']) }} then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(
                 ['order_purchase_timestamp', 'order_approved_at', 'order_delivered_carrier_date',
                  'order_delivered_customer_date', 'order_estimated_delivery_date'],
-                required=['order_purchase_timestamp']) }} then 'unparseable_timestamp'
+                required=['order_purchase_timestamp']) }}
+                then {{ silver_reason('unparseable_timestamp') }}
             when order_status is null
                 or order_status not in {{ silver_sql_list(silver_order_statuses()) }}
-                then 'unknown_order_status'
+                then {{ silver_reason('unknown_order_status') }}
         end as _row_reason
     from cleaned
 ),

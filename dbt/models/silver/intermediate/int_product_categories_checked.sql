@@ -17,8 +17,9 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['product_category_name']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['product_category_name']) }}
+                then {{ silver_reason('null_key') }}
         end as _row_reason
     from cleaned
 ),

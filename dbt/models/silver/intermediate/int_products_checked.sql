@@ -23,12 +23,12 @@ checked as (
     select
         *,
         case
-            when _malformed then 'malformed_row'
-            when {{ silver_blank_key(['product_id']) }} then 'null_key'
+            when _malformed then {{ silver_reason('malformed_row') }}
+            when {{ silver_blank_key(['product_id']) }} then {{ silver_reason('null_key') }}
             when {{ silver_unparseable(
                 ['product_name_lenght', 'product_description_lenght', 'product_photos_qty',
                  'product_weight_g', 'product_length_cm', 'product_height_cm',
-                 'product_width_cm']) }} then 'unparseable_number'
+                 'product_width_cm']) }} then {{ silver_reason('unparseable_number') }}
         end as _row_reason
     from cleaned
 ),
