@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+TRINO = "Trino"
 S3 = "S3"
 METASTORE = "the Hive Metastore"
 METASTORE_DB = "PostgreSQL (the metastore's database)"
@@ -29,8 +30,9 @@ SERVING = "PostgreSQL (the serving store and run ledger)"
 
 #: The first rule whose pattern occurs in an error's text names the component that failed. The
 #: metastore's database comes before the metastore (the metastore reports its database's outage
-#: in its own error), S3 before the metastore (the metastore reports S3's outage too), and the
-#: serving store last (PgJDBC's words are also in the metastore's database errors).
+#: in its own error), S3 before the metastore (the metastore reports S3's outage too), the
+#: serving store after them (PgJDBC's words are also in the metastore's database errors), and
+#: Trino itself last (its client's words may wrap the error of a dependency behind it).
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         METASTORE_DB,
@@ -67,6 +69,17 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    (
+        # the Python client's words (dbt-trino's, medallion's) when Trino itself is down or dies
+        # under a running statement: no Java server writes them
+        TRINO,
+        re.compile(
+            r"HTTPS?ConnectionPool\(host=\S+, port=\d+\): Max retries exceeded"
+            r"|(?:failed to (?:execute|fetch)|Error communicating with Trino)\b.*"
+            r"(?:Connection (?:refused|aborted|reset)|RemoteDisconnected|Read timed out)",
+            re.IGNORECASE,
+        ),
+    ),
 )
 
 #: host:port in an error's text: ``[10.0.0.7:9083]``, ``Connection to db:5432 refused``,
@@ -76,6 +89,8 @@ _ADDRESS = re.compile(
     r"(\d{2,5})\b",
     re.IGNORECASE,
 )
+#: the Python client's way of naming Trino: ``HTTPConnectionPool(host='trino', port=8080)``
+_POOL = re.compile(r"ConnectionPool\(host='?([^',]+)'?, port=(\d+)\)")
 
 
 _UNKNOWN = "the address in Trino's catalog"
@@ -83,6 +98,10 @@ _UNKNOWN = "the address in Trino's catalog"
 
 def address(component: str, env: Mapping[str, str]) -> str | None:
     """Where ``component`` is, from the environment; None when the environment does not say."""
+    if component == TRINO:
+        host, port = env.get("TRINO_HOST"), env.get("TRINO_PORT")
+        scheme = env.get("TRINO_HTTP_SCHEME", "http")
+        return f"{scheme}://{host}:{port}" if host and port else None
     if component == S3:
         return env.get("S3_ENDPOINT") or None
     if component == METASTORE:
@@ -94,7 +113,7 @@ def address(component: str, env: Mapping[str, str]) -> str | None:
 
 def address_in(text: str) -> str | None:
     """The first ``host:port`` the text names (a URL's host and port), if any."""
-    match = _ADDRESS.search(text)
+    match = _POOL.search(text) or _ADDRESS.search(text)
     return f"{match.group(1)}:{match.group(2)}" if match else None
 
 

@@ -54,6 +54,8 @@ def test_a_layer_job_with_trino_down_names_it(dead_stack: StackConfig) -> None:
 # sentence each becomes: the component and its address, from the environment or the text.
 
 ENV = {
+    "TRINO_HOST": "127.0.0.1",
+    "TRINO_PORT": "18080",
     "S3_ENDPOINT": "http://127.0.0.1:19000",
     "HIVE_METASTORE_URI": "thrift://127.0.0.1:19083",
     "SERVING_DB_HOST": "127.0.0.1",
@@ -117,6 +119,22 @@ ENV = {
             dependencies.METASTORE_DB,
             "127.0.0.1:15432",
         ),
+        (  # dbt-trino's words when Trino is down as a model starts (seen: Trino killed in bronze)
+            "model brz_order_items failed: Database Error in model brz_order_items "
+            "(models/bronze/brz_order_items.sql)\n  failed to execute: HTTPConnectionPool("
+            "host='127.0.0.1', port=18080): Max retries exceeded with url: /v1/statement (Caused "
+            "by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port=18080): Failed to "
+            'establish a new connection: [Errno 111] Connection refused"))',
+            dependencies.TRINO,
+            "http://127.0.0.1:18080",
+        ),
+        (  # ... and when it dies under a running statement (seen: Trino killed in gold)
+            "Database Error in model gld_delivery_by_state (models/gold/gld_delivery_by_state.sql)"
+            "\n  failed to fetch: ('Connection aborted.', RemoteDisconnected('Remote end closed "
+            "connection without response'))",
+            dependencies.TRINO,
+            "http://127.0.0.1:18080",
+        ),
     ],
 )
 def test_an_outage_is_named_with_its_address(text: str, component: str, where: str) -> None:
@@ -137,6 +155,9 @@ def test_without_the_environment_the_address_comes_from_the_text() -> None:
     s3 = "HIVE_FILESYSTEM_ERROR: Failed to list directory: s3://warehouse/landing/olist/orders"
     said = dependencies.describe(s3, {})
     assert said is not None and said.startswith("S3 at the address in Trino's catalog ")
+    trino = "failed to execute: HTTPConnectionPool(host='trino', port=8080): Max retries exceeded"
+    said = dependencies.describe(trino, {})
+    assert said is not None and said.startswith(f"{dependencies.TRINO} at trino:8080 ")
 
 
 @pytest.mark.parametrize(
