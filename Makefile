@@ -14,6 +14,9 @@ DAYS ?= 3
 SEED ?= 42
 DATA ?= data/olist-sf$(SCALE)-d$(DAYS)-s$(SEED)
 PYTEST_ARGS ?=
+# make test's pytest-xdist workers: the local cluster's tests on one, the embedded stack's modules on
+# the other (tests/conftest.py groups them); 0 runs everything in the one pytest process
+TEST_WORKERS ?= 2
 PY_DIRS := $(wildcard src tests spark-apps scripts)
 
 ##@ Help
@@ -82,7 +85,7 @@ test-unit: venv ## Unit tests (no services)
 
 .PHONY: test
 test: setup lint typecheck cluster-prereqs ## Install everything and run the whole test suite, the local cluster's included (what CI runs)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: setup ## Benchmarks: scale curve, incremental share, DuckDB floor; writes bench/results/ (bench/README.md)

@@ -31,6 +31,18 @@ from tests.cluster.kube import Kube
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Work units for pytest-xdist (``make test`` runs two workers with ``--dist loadgroup``).
+
+    The local cluster's tests share one cluster, so they form one unit that starts first (it is
+    the longest) and runs on one worker; every other module is a unit of its own, so a module's
+    stack and pipeline are built once, on the worker that runs the module.
+    """
+    for item in items:
+        group = "cluster" if item.get_closest_marker("cluster") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[ClusterConfig]:
     cfg = ClusterConfig.from_env()
