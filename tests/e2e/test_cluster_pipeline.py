@@ -10,6 +10,7 @@ built, imported into the node.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -423,6 +424,72 @@ def test_skaffold_run_local_builds_and_deploys_to_the_cluster(
     job = trigger(kube, "gold")
     (row,) = [r for r in _ledger(deployed) if r["pipeline_id"] == job]
     assert row["status"] == "success", row
+
+
+def _release_secret_values(kube: Kube) -> dict[str, str]:
+    """The release's credentials as the cluster holds them: every value of its Opaque Secrets,
+    base64-decoded, by ``<secret>/<key>``. User names are left out (they are names, not secrets,
+    and the user ``medallion`` is also the Trino user every dbt job sets in plain sight)."""
+    secrets = kube.get("secrets", "-n", NS, "-l", f"app.kubernetes.io/instance={RELEASE}")
+    found: dict[str, str] = {}
+    for secret in secrets["items"]:
+        if secret.get("type") != "Opaque":
+            continue
+        for key, encoded in (secret.get("data") or {}).items():
+            if "user" in key.lower():
+                continue
+            value = base64.b64decode(encoded).decode(errors="replace")
+            if len(value) >= 8:  # a generated credential is 32 characters long
+                found[f"{secret['metadata']['name']}/{key}"] = value
+    return found
+
+
+def _leaks(text: str, secrets: dict[str, str]) -> list[str]:
+    return [where for where, value in secrets.items() if value in text]
+
+
+def test_no_secret_value_in_configmaps_pod_specs_or_layer_logs(
+    layers_ran: dict[str, Any], kube: Kube
+) -> None:
+    """After the pipeline ran: none of the release's actual credentials appears in a ConfigMap of
+    the namespace, in a pod's command, args or literal env values (a secretKeyRef is the way in),
+    or in the logs of the layer Jobs and the silver driver. Before the uninstall test, which
+    removes the ConfigMaps and pods this reads."""
+    secrets = _release_secret_values(kube)
+    assert secrets, "the release holds no Opaque Secret with a credential"
+    failures: list[str] = []
+    for configmap in kube.get("configmaps", "-n", NS)["items"]:
+        text = json.dumps(configmap.get("data") or {}) + json.dumps(
+            configmap.get("binaryData") or {}
+        )
+        for where in _leaks(text, secrets):
+            failures.append(f"ConfigMap {configmap['metadata']['name']}: {where}")
+    for item in kube.get("pods", "-n", NS)["items"]:
+        spec = item["spec"]
+        for c in [*(spec.get("initContainers") or []), *spec["containers"]]:
+            literal = [*(c.get("command") or []), *(c.get("args") or [])]
+            literal += [e["value"] for e in c.get("env") or [] if "value" in e]
+            for where in _leaks("\n".join(literal), secrets):
+                failures.append(f"pod {item['metadata']['name']} {c['name']}: {where}")
+    jobs = kube.get("jobs", "-n", NS, "-l", f"app.kubernetes.io/instance={RELEASE}")["items"]
+    # every layer Job still kept (the CronJobs' history limits may have removed the oldest gold
+    # runs of this module by now), by name: each layer ran at least once
+    layer_jobs = {
+        j["metadata"]["name"]: j["metadata"]["labels"]["medallion.io/layer"]
+        for j in jobs
+        if "medallion.io/layer" in j["metadata"].get("labels", {})
+    }
+    assert {"bronze", "silver", "gold"} <= set(layer_jobs.values()), layer_jobs
+    for job in sorted(layer_jobs):
+        logs = kube.run("-n", NS, "logs", f"job/{job}", "--all-containers", check=False)
+        for where in _leaks(logs, secrets):
+            failures.append(f"logs of job/{job}: {where}")
+    drivers = kube.get("pods", "-n", NS, "-l", "spark-role=driver,medallion.io/app=silver")
+    for driver in drivers["items"]:
+        name = driver["metadata"]["name"]
+        for where in _leaks(kube.logs(NS, name), secrets):
+            failures.append(f"logs of the silver driver {name}: {where}")
+    assert not failures, "credentials leaked:\n" + "\n".join(failures)
 
 
 def test_uninstall_keeps_the_data_volumes(
