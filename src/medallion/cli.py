@@ -408,7 +408,7 @@ def demo(
     console.print(
         f"loaded {len(loaded)} new batches" if loaded else "every batch is already loaded"
     )
-    results = run_pipeline("all", cores=cores, env=env)
+    results = run_pipeline("all", cores=cores, env=env, home=stack.cfg.home)
     if not results[-1].success:
         raise typer.Exit(1)
     console.print(render_rows(["KPI", "value"], kpis(env), "table"))

@@ -15,10 +15,12 @@ holder's run, host and start in the message. The holder renews its heartbeat eve
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import socket
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from medallion.trino_client import QueryError, query
 
@@ -50,19 +52,37 @@ def holder() -> str:
     return f"{socket.gethostname()} pid {os.getpid()}"
 
 
-def _expire(env: Mapping[str, str], layer: str) -> None:
-    query(
+@dataclass(frozen=True)
+class Lease:
+    """A lease row: who held a layer, since when, and their last heartbeat."""
+
+    layer: str
+    run_id: str
+    pipeline_id: str
+    holder: str
+    acquired_at: dt.datetime
+    heartbeat_at: dt.datetime
+
+
+def _expire(env: Mapping[str, str], layer: str) -> list[Lease]:
+    """Remove the layer's lease if its holder stopped renewing it; return what was removed."""
+    stale = f"layer = ? and heartbeat_at < {NOW} - interval '{EXPIRY_SECONDS}' second"
+    rows = query(
         env,
-        f"delete from {TABLE} where layer = ? "
-        f"and heartbeat_at < {NOW} - interval '{EXPIRY_SECONDS}' second",
+        f"select layer, run_id, pipeline_id, holder, acquired_at, heartbeat_at from {TABLE} "
+        f"where {stale}",
         [layer],
-    )
+    ).rows
+    if rows:
+        query(env, f"delete from {TABLE} where {stale}", [layer])
+    return [Lease(str(a), str(b), str(c), str(d), e, f) for a, b, c, d, e, f in rows]
 
 
-def acquire(env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str) -> None:
-    """Take the layer's lease, or raise LayerBusyError naming the run that holds it."""
+def acquire(env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str) -> list[Lease]:
+    """Take the layer's lease, or raise LayerBusyError naming the run that holds it. Returns
+    the expired lease it took over, if any (a run that died without giving the layer back)."""
     ensure(env)
-    _expire(env, layer)
+    expired = _expire(env, layer)
     try:
         query(
             env,
@@ -86,6 +106,7 @@ def acquire(env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str) -
             f"{since:%Y-%m-%d %H:%M:%S} UTC, alive at {beat:%H:%M:%S} UTC; a run that died "
             f"gives the layer up {EXPIRY_SECONDS} s after its last heartbeat"
         ) from exc
+    return expired
 
 
 def renew(env: Mapping[str, str], layer: str, run_id: str) -> None:
@@ -101,9 +122,14 @@ def release(env: Mapping[str, str], layer: str, run_id: str) -> None:
 
 
 @contextlib.contextmanager
-def held(env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str) -> Iterator[None]:
-    """The layer's lease for the ``with`` block, renewed in the background, released after."""
-    acquire(env, layer, run_id, pipeline_id)
+def held(
+    env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str
+) -> Iterator[list[Lease]]:
+    """The layer's lease for the ``with`` block, renewed in the background, released after.
+    The block gets the expired leases that were taken over (``acquire``). When the block
+    raises, its error is the one that propagates: a release that fails then (Trino gone with
+    the run) leaves the lease to expire, or to ``release`` by whoever knows the run is over."""
+    taken = acquire(env, layer, run_id, pipeline_id)
     stop = threading.Event()
 
     def heartbeat() -> None:
@@ -114,8 +140,13 @@ def held(env: Mapping[str, str], layer: str, run_id: str, pipeline_id: str) -> I
     beat = threading.Thread(target=heartbeat, name=f"lease-{layer}", daemon=True)
     beat.start()
     try:
-        yield
-    finally:
+        yield taken
+    except BaseException:
         stop.set()
         beat.join(timeout=5)
-        release(env, layer, run_id)
+        with contextlib.suppress(QueryError):
+            release(env, layer, run_id)
+        raise
+    stop.set()
+    beat.join(timeout=5)
+    release(env, layer, run_id)

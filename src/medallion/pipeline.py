@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from medallion import ledger, lock
 from medallion.console import console, err, render_rows
@@ -12,6 +13,8 @@ from medallion.stack import StackConfig
 from medallion.trino_client import QueryError
 
 ORDER = ("bronze", "silver", "gold")
+#: Under a stack's home: ledger rows of runs that ended while the ledger was unreachable.
+SPOOL = "ledger-spool"
 
 
 def run_one(
@@ -53,10 +56,16 @@ def run_and_record(
     cores: int,
     dbt_vars: str | None,
     freshness: bool = True,
+    spool: Path | None = None,
 ) -> LayerResult:
-    """Run one layer and write its row to the ledger, whatever the outcome."""
+    """Run one layer and write its row to the ledger, whatever the outcome (``spool``: see
+    ``medallion.ledger.recorded``)."""
     return ledger.recorded(
-        env, layer, pipeline_id, lambda: run_one(env, layer, cores, dbt_vars, freshness)
+        env,
+        layer,
+        pipeline_id,
+        lambda: run_one(env, layer, cores, dbt_vars, freshness),
+        spool=spool,
     )
 
 
@@ -66,20 +75,26 @@ def run_pipeline(
     dbt_vars: str | None = None,
     env: Mapping[str, str] | None = None,
     freshness: bool = True,
+    home: Path | None = None,
 ) -> list[LayerResult]:
     """Run ``layer`` (or ``all``: bronze, silver, gold, each after the previous succeeded).
 
     Prints a summary per layer and returns the results; the last one failed if any did.
-    ``freshness`` false skips bronze's check of the landing files' age.
+    ``freshness`` false skips bronze's check of the landing files' age. ``env`` defaults to
+    the embedded stack's, ``home`` to its home, where a run that cannot write its ledger row
+    keeps it for the next run.
     """
-    env = env if env is not None else StackConfig.load().env()
+    if env is None:
+        cfg = StackConfig.load()
+        env, home = cfg.env(), home or cfg.home
+    spool = home / SPOOL if home is not None else None
     layers = ORDER if layer == "all" else (layer,)
     pipeline_id = ledger.new_id()
     began = time.monotonic()
     results = []
     for name in layers:
         try:
-            result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness)
+            result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness, spool)
         except lock.LayerBusyError as exc:
             err.print(f"[bold red]error:[/] refused: {exc}", highlight=False)
             results.append(LayerResult(name, False, 0.0, error=f"refused: {exc}"))

@@ -19,6 +19,7 @@ import pytest
 from medallion import ledger, lock
 from medallion.generate import generate
 from medallion.load import load_dir
+from medallion.run.dbt import LayerResult
 from medallion.run.job import REFUSED, committed_since
 from tests.conftest import REPO, StackHandle
 
@@ -104,12 +105,32 @@ def test_a_dead_runs_lease_expires(landed: StackHandle) -> None:
         f"insert into {lock.TABLE} values ('silver', 'dead-run', 'p', 'gone pid 1', "
         f"{lock.NOW} - interval '1' hour, {lock.NOW} - interval '{lock.EXPIRY_SECONDS + 5}' second)"
     )
-    with lock.held(env, "silver", "next-run", "p2"):  # the dead run's lease is taken over
+    with lock.held(env, "silver", "next-run", "p2") as taken:  # the dead run's lease
+        assert [(t.run_id, t.holder) for t in taken] == [("dead-run", "gone pid 1")]
         holders = landed.sql(f"select run_id from {lock.TABLE} where layer = 'silver'").rows
         assert holders == [("next-run",)]
         with pytest.raises(lock.LayerBusyError, match="next-run"):
             lock.acquire(env, "silver", "third-run", "p3")
     assert landed.sql(f"select count(*) from {lock.TABLE}").rows == [(0,)]
+
+
+def test_the_run_that_takes_a_dead_runs_layer_records_it_as_failed(landed: StackHandle) -> None:
+    """A run killed with its runner never wrote its row; the run that takes its expired lease
+    over writes it, failed, naming the holder, and then its own."""
+    env = landed.env
+    lock.ensure(env)
+    landed.sql(
+        f"insert into {lock.TABLE} values ('gold', 'killed-run', 'job-killed', 'pod-y pid 7', "
+        f"{lock.NOW} - interval '1' hour, {lock.NOW} - interval '{lock.EXPIRY_SECONDS + 5}' second)"
+    )
+    done = ledger.recorded(env, "gold", "job-next", lambda: LayerResult("gold", True, 0.1))
+    assert done.success
+    rows = landed.sql(
+        "select pipeline_id, status, error from serving.audit.pipeline_runs "
+        "where pipeline_id in ('job-killed', 'job-next') order by started_at"
+    ).rows
+    assert [(p, s) for p, s, _ in rows] == [("job-killed", "failed"), ("job-next", "success")]
+    assert "abandoned" in rows[0][2] and "pod-y pid 7" in rows[0][2], rows[0][2]
 
 
 def test_two_runs_starting_together_get_one_lease(landed: StackHandle) -> None:
