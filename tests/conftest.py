@@ -32,12 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 #: The longest work units, longest first (measured with ``--durations``: the cluster's about 40
-#: minutes, test_silver's 20, test_crashes' 18, ...): with the longest started first, the short
+#: minutes, test_silver's 20, test_gold's 12, ...): with the longest started first, the short
 #: ones fill in at the end and neither worker is left with a long tail.
 LONGEST_FIRST = (
     "cluster",
     "tests/integration/test_silver.py",
-    "tests/integration/test_crashes.py",
     "tests/integration/test_gold.py",
     "tests/integration/test_records.py",
     "tests/integration/test_bronze.py",
