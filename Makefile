@@ -85,7 +85,7 @@ test-unit: venv ## Unit tests (no services)
 
 .PHONY: test
 test: setup lint typecheck cluster-prereqs ## Install everything and run the whole test suite, the local cluster's included (what CI runs)
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=30 $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: setup ## Benchmarks: scale curve, incremental share, DuckDB floor; writes bench/results/ (bench/README.md)

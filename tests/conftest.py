@@ -31,6 +31,9 @@ from tests.cluster.kube import Kube
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: The modules of the local cluster's tests: they share one cluster, so they are one work unit.
+CLUSTER_MODULES = ("tests/cluster/", "tests/e2e/test_cluster_pipeline.py")
+
 #: The longest work units, longest first (measured with ``--durations``: the cluster's about 40
 #: minutes, test_silver's 20, test_gold's 12, ...): with the longest started first, the short
 #: ones fill in at the end and neither worker is left with a long tail.
@@ -43,23 +46,39 @@ LONGEST_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Work units for pytest-xdist (``make test`` runs two workers with ``--dist loadgroup`` and
-    ``--no-loadscope-reorder``, so units start in the order of ``items``).
+def unit_of(nodeid: str) -> str:
+    """The pytest-xdist work unit of a test: ``cluster`` for the local cluster's tests, else its
+    module, so that a module's stack and pipeline are built once, on the worker that runs it."""
+    module = nodeid.split("::", maxsplit=1)[0]
+    return "cluster" if module.startswith(CLUSTER_MODULES) else module
 
-    The local cluster's tests share one cluster, so they form one unit and run on one worker;
-    every other module is a unit of its own, so a module's stack and pipeline are built once, on
-    the worker that runs the module. The units are ordered ``LONGEST_FIRST``, then as collected.
-    """
-    groups: dict[pytest.Item, str] = {}
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test`` runs two workers (``--dist loadscope --no-loadscope-reorder``), with the work
+    units of ``unit_of``. (xdist's ``loadgroup`` marks do not group under pytest 9: it renames
+    the node ids, which pytest 9 no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ByUnit(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no py.typed
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return ByUnit(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the tests by work unit, ``LONGEST_FIRST`` then as collected (xdist starts the units
+    in this order); a test marked ``cluster`` outside ``CLUSTER_MODULES`` is an error, since it
+    would start a second cluster on another worker."""
     for item in items:
-        group = "cluster" if item.get_closest_marker("cluster") else item.nodeid.split("::")[0]
-        groups[item] = group
-        item.add_marker(pytest.mark.xdist_group(group))
+        if item.get_closest_marker("cluster") and unit_of(item.nodeid) != "cluster":
+            raise pytest.UsageError(
+                f"{item.nodeid} needs the cluster: list its module in CLUSTER_MODULES"
+            )
 
     def rank(item: pytest.Item) -> int:
-        group = groups[item]
-        return LONGEST_FIRST.index(group) if group in LONGEST_FIRST else len(LONGEST_FIRST)
+        unit = unit_of(item.nodeid)
+        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: a module's tests keep their order
 
