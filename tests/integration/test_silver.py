@@ -12,12 +12,15 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from medallion import accounting, load_cli
+from medallion.accounting import FileAccount
 from medallion.generate import generate
-from medallion.load import load_dir
+from medallion.load import load_dir, table_of
 from medallion.run.dbt import run_layer
 from medallion.run.silver import MaintenanceResult, SilverResult, run_maintenance, run_silver
 from tests.conftest import StackHandle
@@ -51,9 +54,12 @@ def norm_key(key: dict[str, Any]) -> KeyT:
 
 @dataclass
 class Pipeline:
+    data: Path
     batches: list[str]
     defects: list[dict[str, Any]]
     runs: list[SilverResult] = field(default_factory=list)
+    #: the per-file accounts of the batches loaded so far, after each batch's silver run
+    accounts_after: list[list[FileAccount]] = field(default_factory=list)
     #: quarantine rows (table, batch, reason, key) after each batch's silver run
     quarantine_after: list[Counter[tuple[str, str, str, KeyT]]] = field(default_factory=list)
     #: fct_orders (order_id -> (status, batch)) after each batch's silver run
@@ -116,13 +122,17 @@ def pipeline(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> It
     data = tmp_path_factory.mktemp("olist")
     summary = generate(data, scale=0.01, days=3, seed=11, defects=0.04)
     manifest = json.loads((data / "defects.json").read_text())
-    p = Pipeline(summary.batches, manifest["defects"])
+    p = Pipeline(data, summary.batches, manifest["defects"])
     for batch in p.batches:
-        load_dir(stack.env, data, batch)
+        loaded = load_dir(stack.env, data, batch)
+        # as `medallion load` does: the batch's first accounts, from the list of what it landed
+        # (a header-only file has no row in its landing table to be counted from later)
+        accounting.refresh(stack.env, [batch], files=load_cli.landed(loaded))
         bronze = run_layer(stack.env, "bronze")
         assert bronze.success, bronze.error
         p.runs.append(ok(run_silver(stack.env, cores=2, echo=None)))
         p.quarantine_after.append(quarantine_rows(stack))
+        p.accounts_after.append(accounting.compute(stack.env, p.batches))
         p.orders_after.append(
             {
                 o: (s, b)
@@ -244,6 +254,37 @@ def test_accepted_plus_quarantined_is_every_distinct_bronze_row(
     assert sum(v[0] - v[1] for v in recon.values()) >= sum(
         d["kind"] == "exact_duplicate" for d in pipeline.defects
     )
+
+
+@pytest.mark.parametrize("upto", [0, 1, 2])
+def test_every_record_of_every_file_is_accounted_for(pipeline: Pipeline, upto: int) -> None:
+    """After each batch, per landed file: its records are the file's lines, and they are the
+    accepted ones, the manifest's defects by reason and the orphans still waiting (a late
+    child waits until its order's batch arrives), with nothing unprocessed."""
+    seen = set(pipeline.batches[: upto + 1])
+    reasons: Counter[tuple[str, str, str]] = Counter()
+    orphans: Counter[tuple[str, str]] = Counter()
+    for d in pipeline.defects:
+        if d["reason"] is None or d["batch"] not in seen:
+            continue
+        where = (d["batch"], table_of(f"{d['table']}.csv"))
+        if d["reason"] != "orphan":
+            reasons[(*where, d["reason"])] += 1
+        elif d["kind"] != "late_parent" or d["parent_batch"] not in seen:
+            orphans[where] += 1
+    assert reasons and orphans
+    accounts = pipeline.accounts_after[upto]
+    assert {(a.batch_id, a.file) for a in accounts} == {
+        (b, f"{stem}.csv") for b in seen for stem in TABLES
+    }
+    for a in accounts:
+        lines = (pipeline.data / f"batch={a.batch_id}" / a.file).read_bytes().splitlines()
+        assert a.records == a.bronze_rows == len(lines) - 1, a
+        assert a.unprocessed == 0 and a.balanced, a
+        assert a.orphans == orphans[(a.batch_id, a.table_name)], a
+        assert dict(a.reasons) == {
+            r: n for (b, t, r), n in reasons.items() if (b, t) == (a.batch_id, a.table_name)
+        }, a
 
 
 def test_a_later_status_update_changes_fct_orders(stack: StackHandle, pipeline: Pipeline) -> None:
