@@ -87,6 +87,56 @@ def test_the_marts_are_published_under_their_contract_names(
     assert published == set(MARTS)
 
 
+def test_the_report_renders_in_a_browser(
+    stack: StackHandle, batches: list[str], pipeline: None, tmp_path: Path
+) -> None:
+    """The HTML report as a reader sees it, in headless Chromium (Debian's package, which
+    `make system-deps` installs): every chart drawn with bars of height, one daily bar per
+    purchase day, the data-quality table with a row per batch and a total, nothing wider than
+    the window; the screenshot is kept beside the report for a look."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from medallion.report import build
+
+    chromium = shutil.which("chromium")
+    assert chromium, "no chromium on PATH: make system-deps installs Debian's package"
+    page_file = build(stack.env, tmp_path / "report.html")
+    days = stack.scalar("select count(*) from serving.gold.daily_orders")
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1000})
+            page.goto(page_file.as_uri())
+            charts = page.locator("svg")
+            assert charts.count() == 5
+            for i in range(charts.count()):
+                chart = charts.nth(i)
+                box = chart.bounding_box()
+                assert box and box["width"] > 600 and box["height"] > 200, (i, box)
+                drawn = chart.evaluate(
+                    "svg => [...svg.querySelectorAll('rect[height]')]"
+                    ".filter(r => r.getBBox().height > 0 && r.querySelector('title')).length"
+                )
+                assert drawn > 0, f"chart {i} drew no bar"
+            titles = charts.locator("text.t").all_text_contents()  # SVG text has no innerText
+            assert titles[0] == "Orders placed per day"
+            per_day = charts.first.locator("rect:has(title)").count()
+            assert per_day == days, (per_day, days)
+            rows = page.locator("table.q tbody tr")
+            assert rows.count() == len(batches)
+            assert rows.locator("td").first.inner_text() == batches[0]
+            assert page.locator("table.q tfoot td").first.inner_text() == "all"
+            assert page.locator("table.q tr.off").count() == 0, "a batch does not add up"
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 900, f"the report is {width} px wide in a 900 px window"
+            shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            assert len(shot) > 20_000
+        finally:
+            browser.close()
+
+
 def test_rerun_changes_nothing(stack: StackHandle, pipeline: None) -> None:
     before = {m: gold_rows(stack.env, m) for m in MARTS}
     results = run_pipeline("all", cores=2, env=stack.env)
