@@ -99,9 +99,11 @@ _UNKNOWN = "the address in Trino's catalog"
 def address(component: str, env: Mapping[str, str]) -> str | None:
     """Where ``component`` is, from the environment; None when the environment does not say."""
     if component == TRINO:
-        host, port = env.get("TRINO_HOST"), env.get("TRINO_PORT")
-        scheme = env.get("TRINO_HTTP_SCHEME", "http")
-        return f"{scheme}://{host}:{port}" if host and port else None
+        from medallion import trino_client
+
+        return (
+            trino_client.address(env) if env.get("TRINO_HOST") and env.get("TRINO_PORT") else None
+        )
     if component == S3:
         return env.get("S3_ENDPOINT") or None
     if component == METASTORE:

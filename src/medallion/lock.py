@@ -139,14 +139,15 @@ def held(
 
     beat = threading.Thread(target=heartbeat, name=f"lease-{layer}", daemon=True)
     beat.start()
+    done = False
     try:
         yield taken
-    except BaseException:
+        done = True
+    finally:
         stop.set()
         beat.join(timeout=5)
-        with contextlib.suppress(QueryError):
+        try:
             release(env, layer, run_id)
-        raise
-    stop.set()
-    beat.join(timeout=5)
-    release(env, layer, run_id)
+        except QueryError:
+            if done:
+                raise
