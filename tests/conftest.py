@@ -40,6 +40,7 @@ CLUSTER_MODULES = ("tests/cluster/", "tests/e2e/test_cluster_pipeline.py")
 LONGEST_FIRST = (
     "cluster",
     "tests/integration/test_silver.py",
+    "tests/integration/test_crashes.py",
     "tests/integration/test_gold.py",
     "tests/integration/test_records.py",
     "tests/integration/test_bronze.py",

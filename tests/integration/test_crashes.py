@@ -1,0 +1,306 @@
+"""Crash safety on the real stack: kill -9 the engine that is writing, restart, rerun.
+
+One stack and three daily batches. The first batch runs cleanly through every layer. Then each
+layer's run is killed where it writes: ``medallion load`` halfway through batch 2, Trino while
+bronze takes batch 2 in, the Hive Metastore while bronze commits batch 3, the Spark driver while
+silver merges batches 2 and 3, Trino while gold rebuilds the marts. After each kill the stack is
+restarted (``medallion up`` starts what is not running) and the layer is run again, as an
+operator would. At the end every table must hold exactly what a clean run over the same batches
+gives: bronze as rebuilt from landing (``--full-refresh``), silver as reprocessed from bronze,
+gold as the independent reference computation; and the ledger shows each killed run as failed,
+with its error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from medallion.generate import generate
+from medallion.load import load_dir
+from medallion.run.dbt import run_layer
+from medallion.run.silver import run_silver
+from medallion.s3 import s3_client
+from tests.conftest import REPO, StackHandle
+
+from . import reference
+from .test_gold import MARTS, gold_rows
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+#: Columns a run stamps on what it writes, which differ between any two runs by design.
+RUN_COLUMNS = ("_ingested_at", "_loaded_at", "_invocation_id", "_source_modified_at")
+
+
+@dataclass
+class World:
+    stack: StackHandle
+    data: Path
+    batches: list[str]
+    #: what each kill left: the CLI's exit code and output, and the ledger row of the killed run
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def start_cli(stack: StackHandle, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "medallion", *args],
+        env={**os.environ, **stack.cli_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+
+
+def wait_for(
+    what: str, check: Callable[[], bool], proc: subprocess.Popen[str], timeout: float
+) -> None:
+    """Poll ``check`` until true; fail if ``proc`` ends first (the kill would come too late)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc.poll() is not None:
+            out, errors = proc.communicate()
+            raise AssertionError(f"the run ended before {what}:\n{out}\n{errors}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(0.05)
+
+
+def kill9(pid: int) -> None:
+    """SIGKILL, then wait until the process is gone (reaped, if it is a child of the tests)."""
+    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(psutil.NoSuchProcess):
+        psutil.Process(pid).wait(timeout=30)
+
+
+def kill_component(stack: StackHandle, name: str) -> None:
+    pid = stack.stack.component(name).pid()
+    assert pid is not None, f"{name} is not running"
+    kill9(pid)
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 300) -> tuple[int, str]:
+    """The killed run's exit code and output: it must end by itself, in bounded time."""
+    out, errors = proc.communicate(timeout=timeout)
+    return proc.returncode, " ".join((out + errors).split())
+
+
+def restart(stack: StackHandle) -> None:
+    """What `medallion up` does: start the components that are not running."""
+    stack.stack.up()
+
+
+def new_snapshot(stack: StackHandle, schema: str, since: float) -> Callable[[], bool]:
+    """True once a table of ``schema`` has an Iceberg commit after ``since`` (epoch seconds)."""
+
+    def check() -> bool:
+        try:
+            tables = [t for (t,) in stack.sql(f"show tables from iceberg.{schema}").rows]
+            parts = " union all ".join(
+                f'select committed_at from iceberg.{schema}."{t}$snapshots"' for t in tables
+            )
+            newest = stack.scalar(f"select to_unixtime(max(committed_at)) from ({parts})")
+        except Exception:
+            return False
+        return newest is not None and float(newest) > since
+
+    return check
+
+
+def failed_rows(stack: StackHandle, layer: str) -> list[tuple[str, str]]:
+    rows = stack.sql(
+        "select status, error from serving.audit.pipeline_runs "
+        f"where layer = '{layer}' and status = 'failed' order by started_at"
+    ).rows
+    return [(str(s), str(e)) for s, e in rows]
+
+
+def contents(stack: StackHandle, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of ``iceberg.<schema>``, without the run-stamp columns. Silver's
+    ``int_*_checked`` tables are left out: each holds the candidates its last run checked (the
+    new batches and the orphans still waiting; all of bronze when reprocessing), a run's working
+    set rather than silver's contents, so no two different runs leave them equal."""
+    out = {}
+    for (table,) in stack.sql(f"show tables from iceberg.{schema}").rows:
+        if str(table).startswith("int_"):
+            continue
+        columns = [
+            c
+            for (c,) in stack.sql(
+                "select column_name from iceberg.information_schema.columns "
+                f"where table_schema = '{schema}' and table_name = '{table}' "
+                "order by ordinal_position"
+            ).rows
+            if c not in RUN_COLUMNS
+        ]
+        rows = stack.sql(f"select {', '.join(columns)} from iceberg.{schema}.{table}").rows
+        out[str(table)] = sorted(rows, key=repr)
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    data = tmp_path_factory.mktemp("olist")
+    summary = generate(data, scale=0.01, days=3, seed=23, defects=0.03)
+    w = World(stack, data, summary.batches)
+    load_dir(stack.env, data, w.batches[0])
+    result = stack.cli("run", "all")
+    assert "gold: ok" in " ".join(result.stdout.split()), result.stdout
+    yield w
+
+
+def test_a_load_killed_halfway_completes_on_rerun(world: World) -> None:
+    stack, batch = world.stack, world.batches[1]
+    s3 = s3_client(stack.env)
+    bucket = stack.env["S3_BUCKET"]
+
+    def landed_keys() -> list[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="landing/")
+        return [
+            o["Key"]
+            for page in pages
+            for o in page.get("Contents", [])
+            if f"batch_id={batch}/" in o["Key"]
+        ]
+
+    proc = start_cli(stack, "load", str(world.data), "--batch", batch)
+    wait_for("the batch's first upload", lambda: bool(landed_keys()), proc, timeout=120)
+    proc.kill()  # SIGKILL
+    proc.communicate()
+    marker = f"landing/olist/_loads/{batch}.json"
+    assert marker not in {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    half = len(landed_keys())
+
+    stack.cli("load", str(world.data), "--batch", batch)  # no --replace: it never finished
+    keys = landed_keys()
+    world.outcomes["load"] = {"keys_at_kill": half, "keys_after": len(keys)}
+    originals = sorted(p.name for p in (world.data / f"batch={batch}").glob("*.csv"))
+    # one original and one records copy per file, no leftovers of the killed load
+    assert len(keys) == 2 * len(originals), keys
+    assert half < len(keys)
+    for name in originals:
+        table = name.removeprefix("olist_").removesuffix("_dataset.csv").removesuffix(".csv")
+        got = stack.scalar(f"select count(*) from landing.olist.{table} where batch_id = '{batch}'")
+        lines = (world.data / f"batch={batch}" / name).read_bytes().splitlines()
+        assert got == len(lines) - 1, name  # the generated files hold no quoted line breaks
+
+
+def test_trino_killed_during_bronze(world: World) -> None:
+    stack = world.stack
+    since = time.time()
+    proc = start_cli(stack, "run", "bronze")
+    wait_for("a bronze commit", new_snapshot(stack, "bronze", since), proc, timeout=300)
+    kill_component(stack, "trino")
+    code, said = finish(proc)
+    world.outcomes["bronze/trino"] = {"exit": code, "said": said}
+    assert code != 0
+    assert "Trino at http://" in said and "not reachable" in said, said
+    assert "ledger row is kept" in said, said
+    restart(stack)
+    stack.cli("run", "bronze")
+    # the killed run's row, kept while Trino was down, was written by the rerun
+    failed = failed_rows(stack, "bronze")
+    assert len(failed) == 1 and "not reachable" in failed[0][1], failed
+    world.outcomes["bronze/trino"]["ledger"] = failed[0][1][:200]
+
+
+def test_metastore_killed_during_bronze(world: World) -> None:
+    stack = world.stack
+    load_dir(stack.env, world.data, world.batches[2])
+    since = time.time()
+    proc = start_cli(stack, "run", "bronze")
+    wait_for("a bronze commit", new_snapshot(stack, "bronze", since), proc, timeout=300)
+    kill_component(stack, "metastore")
+    code, said = finish(proc)
+    world.outcomes["bronze/metastore"] = {"exit": code, "said": said[-400:]}
+    assert code != 0, said
+    restart(stack)
+    stack.cli("run", "bronze")
+    failed = failed_rows(stack, "bronze")
+    assert len(failed) == 2 and failed[1][1], failed
+    world.outcomes["bronze/metastore"]["ledger"] = failed[1][1][:200]
+
+
+def spark_driver(home: Path) -> psutil.Process | None:
+    """The JVM of the stack's silver application (spark-submit's child), if it runs."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if "org.apache.spark.deploy.SparkSubmit" in cmd and "silver" in cmd and str(home) in cmd:
+            return proc
+    return None
+
+
+def test_spark_driver_killed_during_silver(world: World) -> None:
+    stack = world.stack
+    since = time.time()
+    proc = start_cli(stack, "run", "silver")
+    wait_for("a silver commit", new_snapshot(stack, "silver", since), proc, timeout=600)
+    driver = spark_driver(stack.stack.cfg.home)
+    assert driver is not None, "no Spark driver of this stack runs"
+    kill9(driver.pid)
+    code, said = finish(proc)
+    world.outcomes["silver/driver"] = {"exit": code, "said": said[-400:]}
+    assert code != 0, said
+    failed = failed_rows(stack, "silver")
+    assert len(failed) == 1 and failed[0][1], failed
+    world.outcomes["silver/driver"]["ledger"] = failed[0][1][:200]
+    stack.cli("run", "silver")
+
+
+def test_trino_killed_during_gold(world: World) -> None:
+    stack = world.stack
+
+    def gold_running() -> bool:
+        try:
+            return bool(
+                stack.sql(
+                    "select 1 from system.runtime.queries where state = 'RUNNING' "
+                    'and lower(query) like \'%"serving"."gold".%\' '
+                    "and query not like '%system.runtime.queries%'"
+                ).rows
+            )
+        except Exception:
+            return False
+
+    proc = start_cli(stack, "run", "gold")
+    wait_for("a gold statement", gold_running, proc, timeout=300)
+    kill_component(stack, "trino")
+    code, said = finish(proc)
+    world.outcomes["gold/trino"] = {"exit": code, "said": said[-400:]}
+    assert code != 0 and "not reachable" in said, said
+    restart(stack)
+    stack.cli("run", "gold")
+    failed = failed_rows(stack, "gold")
+    assert len(failed) == 1 and "not reachable" in failed[0][1], failed
+
+
+def test_every_table_holds_what_a_clean_run_gives(world: World) -> None:
+    """After the kills and reruns: bronze equals its rebuild from landing, silver its
+    reprocessing from bronze, gold the reference computation over the same batches."""
+    stack = world.stack
+    bronze = contents(stack, "bronze")
+    silver = contents(stack, "silver")
+    reprocess = ["--vars", "{silver_reprocess: true}", "--resource-type", "model"]
+    again = run_silver(stack.env, cores=2, extra_dbt_args=reprocess, echo=None)
+    assert again.success, f"silver failed: {again.error} (log: {again.log_file})"
+    assert contents(stack, "silver") == silver
+    rebuilt = run_layer(stack.env, "bronze", ["--full-refresh"], freshness=False)
+    assert rebuilt.success, rebuilt.error
+    assert contents(stack, "bronze") == bronze
+    expected = reference.gold(reference.silver(world.data, world.batches))
+    for mart in MARTS:
+        assert gold_rows(stack.env, mart) == expected[mart], mart
+    print(json.dumps(world.outcomes, indent=1))
