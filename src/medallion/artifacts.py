@@ -27,8 +27,9 @@ LOCK_FILE = Path(__file__).with_name("artifacts.lock.json")
 VERSIONS = tomllib.loads(Path(__file__).with_name("versions.toml").read_text())
 
 # Trino plugins the stack's catalogs use (iceberg, landing = hive, serving = postgresql); the
-# PostgreSQL connector maps PostGIS columns and fails to start without the Geometry type.
-TRINO_PLUGINS = ("iceberg", "hive", "postgresql", "geospatial")
+# PostgreSQL connector maps PostGIS columns and fails to start without the Geometry type; the
+# password file that logs clients in comes with password-authenticators.
+TRINO_PLUGINS = ("iceberg", "hive", "postgresql", "geospatial", "password-authenticators")
 
 
 class SetupError(RuntimeError):

@@ -194,13 +194,28 @@ def env_cmd() -> None:
 def sql(
     statement: Annotated[str, typer.Argument(help="one SQL statement for Trino")],
     fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user",
+            help="the Trino user (data_engineer, analyst or admin; default: the pipeline's), "
+            "logged in with its password from the stack's credentials",
+        ),
+    ] = None,
 ) -> None:
     """Run one statement on the stack's Trino and print the rows."""
     from medallion.stack import StackConfig
     from medallion.trino_client import QueryError, query
 
+    cfg = StackConfig.load()
+    env = cfg.env()
+    if user is not None:
+        passwords = cfg.credentials().trino_passwords
+        if user not in passwords:
+            raise fail(f"no Trino user {user!r} on this stack; its users: {', '.join(passwords)}")
+        env |= {"TRINO_USER": user, "TRINO_PASSWORD": passwords[user]}
     try:
-        result = query(StackConfig.load().env(), statement)
+        result = query(env, statement)
     except QueryError as exc:
         raise fail(str(exc)) from exc
     except OSError as exc:

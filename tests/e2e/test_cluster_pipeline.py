@@ -36,7 +36,7 @@ from medallion.k8s import operator
 from medallion.k8s.access import Release, forwarded_env
 from medallion.k8s.charts import Helm
 from medallion.paths import project_dir
-from medallion.trino_client import query
+from medallion.trino_client import QueryError, query
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -257,6 +257,31 @@ def test_every_layer_job_writes_its_ledger_row(
         assert IMAGES["dbt"].ref in row["code_version"], row
 
 
+def test_the_analyst_reads_gold_and_nothing_else(
+    layers_ran: dict[str, Any], deployed: ClusterConfig
+) -> None:
+    """Trino's file-based access control on the cluster (charts/trino/files/access-control): the
+    analyst, logged in with its password from the auth Secret, selects from a gold mart but may
+    neither write one nor read silver's quarantine."""
+    release = Release(NS, RELEASE, str(deployed.host_kubeconfig), binary=str(bin_dir() / "kubectl"))
+    password = release.secret(f"{RELEASE}-trino-auth", "analyst")
+    with forwarded_env(release) as env:
+        analyst = {**env, "TRINO_USER": "analyst", "TRINO_PASSWORD": password}
+        tables = query(
+            analyst,
+            "select table_name from serving.information_schema.tables "
+            "where table_schema = 'gold' order by table_name",
+        )
+        assert tables.rows, "the analyst sees no gold table"
+        mart = f"serving.gold.{tables.rows[0][0]}"
+        (count,) = query(analyst, f"select count(*) from {mart}").rows
+        assert count[0] > 0, mart
+        with pytest.raises(QueryError, match="Access Denied"):
+            query(analyst, f"insert into {mart} select * from {mart} where false")
+        with pytest.raises(QueryError, match="Access Denied"):
+            query(analyst, "select count(*) from iceberg.silver.quarantine")
+
+
 def test_every_record_of_every_landed_file_is_accounted_for(
     layers_ran: dict[str, Any], deployed: ClusterConfig, data: Path
 ) -> None:
@@ -339,17 +364,21 @@ def _can_connect(kube: Kube, name: str, host: str, port: int, labels: dict[str, 
 
 def test_network_policies_are_enforced(layers_ran: dict[str, Any], kube: Kube) -> None:
     """A pod of the release without the layer labels cannot reach the data services; a pod
-    labelled as a dbt job can reach Trino (the layer jobs themselves ran above)."""
+    labelled as a dbt job can reach Trino's HTTPS port, where clients log in, but not its HTTP
+    port, which only Trino's own nodes use (the layer jobs themselves ran above)."""
     stranger = {"app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/component": "intruder"}
-    for service, port in (("postgres", 5432), ("trino", 8080), ("hive-metastore", 9083)):
+    closed = (("postgres", 5432), ("trino", 8443), ("trino", 8080), ("hive-metastore", 9083))
+    for service, port in closed:
         host = f"{RELEASE}-{service}.{NS}.svc.cluster.local"
-        assert not _can_connect(kube, f"probe-{service}", host, port, stranger), service
+        assert not _can_connect(kube, f"probe-{service}-{port}", host, port, stranger), service
     dbt_job = kube.get("cronjob", "-n", NS, f"{RELEASE}-gold")["spec"]["jobTemplate"]["spec"][
         "template"
     ]["metadata"]["labels"]
     host = f"{RELEASE}-trino.{NS}.svc.cluster.local"
-    assert _can_connect(kube, "probe-dbt", host, 8080, dbt_job)
-    probes = [f"probe-{name}" for name in ("postgres", "trino", "hive-metastore", "dbt")]
+    assert _can_connect(kube, "probe-dbt-8443", host, 8443, dbt_job)
+    assert not _can_connect(kube, "probe-dbt-8080", host, 8080, dbt_job)
+    probes = [f"probe-{service}-{port}" for service, port in closed]
+    probes += ["probe-dbt-8443", "probe-dbt-8080"]
     kube.run("-n", NS, "delete", "pod", *probes, "--ignore-not-found")
 
 
@@ -429,7 +458,8 @@ def test_skaffold_run_local_builds_and_deploys_to_the_cluster(
 def _release_secret_values(kube: Kube) -> dict[str, str]:
     """The release's credentials as the cluster holds them: every value of its Opaque Secrets,
     base64-decoded, by ``<secret>/<key>``. User names are left out (they are names, not secrets,
-    and the user ``medallion`` is also the Trino user every dbt job sets in plain sight)."""
+    and the pipeline's Trino user is set in plain sight in every dbt job); Trino's passwords sit
+    under their users' names (``<release>-trino-auth/analyst``) and are kept."""
     secrets = kube.get("secrets", "-n", NS, "-l", f"app.kubernetes.io/instance={RELEASE}")
     found: dict[str, str] = {}
     for secret in secrets["items"]:

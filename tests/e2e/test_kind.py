@@ -9,7 +9,6 @@ debugging with MEDALLION_KEEP_CLUSTER=1.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import subprocess
@@ -120,35 +119,20 @@ def installed(cluster: Any, helm: Helm) -> Any:
     return cluster
 
 
-def secret_value(cluster: Any, name: str, key: str) -> str:
-    encoded = cluster.kubectl(
-        "-n", NAMESPACE, "get", "secret", name, "-o", f"jsonpath={{.data.{key}}}"
-    )
-    return base64.b64decode(encoded).decode()
-
-
 @pytest.fixture(scope="module")
 def landed(installed: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """One small generated batch in the landing zone (what `medallion load` does)."""
+    """One small generated batch in the landing zone (what `medallion load` does), through the
+    release's forwarded services and credentials (Trino over HTTPS as the pipeline's user)."""
     from medallion.generate import generate
+    from medallion.k8s.access import Release, forwarded_env
     from medallion.load import load_dir
 
     data = tmp_path_factory.mktemp("olist")
     generate(data, scale=0.01, days=1, seed=7, defects=0.0, progress=lambda *_: None)
-    with (
-        installed.port_forward(f"svc/{RELEASE}-minio", 9000, "-n", NAMESPACE) as s3_port,
-        installed.port_forward(f"svc/{RELEASE}-trino", 8080, "-n", NAMESPACE) as trino_port,
-    ):
-        env = {
-            "S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-            "S3_REGION": "us-east-1",
-            "S3_BUCKET": "warehouse",
-            "S3_ACCESS_KEY": secret_value(installed, f"{RELEASE}-s3-credentials", "access-key"),
-            "S3_SECRET_KEY": secret_value(installed, f"{RELEASE}-s3-credentials", "secret-key"),
-            "TRINO_HOST": "127.0.0.1",
-            "TRINO_PORT": str(trino_port),
-            "TRINO_USER": "medallion",
-        }
+    release = Release(
+        NAMESPACE, RELEASE, str(installed.kubeconfig_path), binary=str(installed.kubectl_path)
+    )
+    with forwarded_env(release) as env:
         batches = load_dir(env, data, None, replace=False, skip_loaded=True)
     assert batches, "nothing was landed"
     return installed

@@ -207,7 +207,7 @@ def test_trino_killed_during_bronze(world: World) -> None:
     code, said = finish(proc)
     world.outcomes["bronze/trino"] = {"exit": code, "said": said}
     assert code != 0
-    assert "Trino at http://" in said and "not reachable" in said, said
+    assert "Trino at https://" in said and "not reachable" in said, said
     assert "ledger row is kept" in said, said
     restart(stack)
     stack.cli("run", "bronze")

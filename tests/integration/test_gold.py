@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +12,11 @@ import psycopg
 import pytest
 
 from medallion.generate import generate
+from medallion.landing import CATALOG, SCHEMA
 from medallion.load import load_dir
 from medallion.pipeline import run_pipeline
 from medallion.timetravel import rollback, snapshots
+from medallion.trino_client import QueryError, query
 from tests.conftest import StackHandle
 
 from . import reference
@@ -171,3 +175,71 @@ def test_rollback_restores_previous_snapshot_row_count(stack: StackHandle, pipel
     assert stack.scalar(f"select count(*) from iceberg.{table}") == previous_count
     listed = stack.cli("history", table)
     assert str(previous[0]) in listed.stdout
+
+
+# Trino's roles (charts/trino/files/access-control/rules.json): the pipeline ran as data_engineer.
+
+
+def as_user(stack: StackHandle, user: str, password: str | None = None) -> dict[str, str]:
+    """The stack's client environment, logged in as another Trino user."""
+    known = stack.stack.cfg.credentials().trino_passwords[user]
+    return {**stack.env, "TRINO_USER": user, "TRINO_PASSWORD": password or known}
+
+
+def test_the_pipeline_ran_as_the_data_engineer(stack: StackHandle, pipeline: None) -> None:
+    users = query(
+        as_user(stack, "admin"),
+        "select distinct \"user\" from system.runtime.queries where source like 'dbt-trino%'",
+    ).rows
+    assert users == [("data_engineer",)]
+
+
+def test_the_analyst_reads_every_mart(stack: StackHandle, pipeline: None) -> None:
+    analyst = as_user(stack, "analyst")
+    for mart in MARTS:
+        count = query(analyst, f"select count(*) from serving.gold.{mart}").rows[0][0]
+        assert count == len(gold_rows(stack.env, mart)) > 0, mart
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into serving.gold.daily_orders select * from serving.gold.daily_orders limit 1",
+        "delete from serving.gold.daily_orders",
+        "create table serving.gold.analyst_scratch (x integer)",
+        "drop table serving.gold.daily_orders",
+        "select _raw_record from iceberg.silver.quarantine",
+        "select count(*) from iceberg.bronze.brz_orders",
+        f"select count(*) from {CATALOG}.{SCHEMA}.orders",
+        "select count(*) from serving.audit.pipeline_runs",
+        "select count(*) from system.runtime.queries",
+    ],
+)
+def test_the_analyst_is_refused_anything_but_reading_gold(
+    stack: StackHandle, pipeline: None, statement: str
+) -> None:
+    with pytest.raises(QueryError, match=r"^PERMISSION_DENIED: Access Denied: "):
+        query(as_user(stack, "analyst"), statement)
+
+
+def test_medallion_sql_as_the_analyst(stack: StackHandle, pipeline: None) -> None:
+    read = stack.cli("sql", "--user", "analyst", "--format", "csv",
+                     "select count(*) from serving.gold.daily_orders")  # fmt: skip
+    assert int(read.stdout.split()[-1]) == len(gold_rows(stack.env, "daily_orders"))
+    write = stack.cli("sql", "--user", "analyst", "delete from serving.gold.daily_orders",
+                      check=False)  # fmt: skip
+    assert write.returncode == 1
+    assert "Access Denied: Cannot delete from table serving.gold.daily_orders" in " ".join(
+        write.stderr.split()
+    )
+
+
+def test_a_wrong_password_or_plain_http_is_refused(stack: StackHandle, pipeline: None) -> None:
+    with pytest.raises(QueryError, match=r"refused the login of data_engineer: .*401"):
+        query(as_user(stack, "data_engineer", password="not-the-password"), "select 1")
+    http = f"http://{stack.env['TRINO_HOST']}:{stack.stack.cfg.ports['trino']}/v1/statement"
+    request = urllib.request.Request(http, data=b"select 1", headers={"X-Trino-User": "admin"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    assert b"Authentication over HTTP is not enabled" in refused.value.read()

@@ -162,9 +162,13 @@ def test_no_credential_on_a_command_line_or_in_a_log(landed: StackHandle) -> Non
     secret key); it must still stay off command lines."""
     cfg = landed.stack.cfg
     creds = cfg.credentials()
-    secrets = [v for k, v in dataclasses.asdict(creds).items() if k != "s3_access_key"]
+    secrets = [
+        *(v for v in dataclasses.asdict(creds).values() if isinstance(v, str)),
+        *creds.trino_passwords.values(),
+    ]
+    secrets.remove(creds.s3_access_key)
     values = [creds.s3_access_key, *secrets]
-    assert len(values) == 5 and all(len(v) >= 12 for v in values)
+    assert len(values) == 6 + len(creds.trino_passwords) and all(len(v) >= 12 for v in values)
     seen = 0
     for proc in psutil.process_iter(["pid", "name", "cmdline"]):
         line = " ".join(proc.info["cmdline"] or [])

@@ -44,6 +44,8 @@ ENV_CREDENTIALS = {
     "SERVING_DB_PASSWORD": "Trino's serving catalog expands ${ENV:..} in both runtimes",
     "POSTGRES_PASSWORD": "the image's entrypoint has no POSTGRES_PASSWORD_FILE",
     "MINIO_ROOT_PASSWORD": "the server reads env; its *_FILE variant is not exercised",
+    "TRINO_PASSWORD": "dbt's profile reads it with env_var() only; the ledger's client reads env",
+    "TRINO_SHARED_SECRET": "Trino's config.properties expands ${ENV:..}; no file variant",
 }
 CREDENTIAL_NAME = re.compile(r"(PASSWORD|SECRET|ACCESS_KEY|TOKEN|CREDENTIAL)", re.I)
 
@@ -117,6 +119,15 @@ def test_generated_credentials_are_found_by_the_scan(rendered: dict[str, Docs]) 
         values = secret_values(rendered[name])
         assert values, name
         assert all(len(v) >= 16 for v in values.values()), name
+
+
+def test_trino_credentials_are_found_by_the_scan(rendered: dict[str, Docs]) -> None:
+    """Trino's passwords (a key per user), its shared secret and its TLS key are scanned too."""
+    values = yaml.safe_load((charts_dir() / "trino" / "values.yaml").read_text())
+    scanned = secret_values(rendered["trino"])
+    for key in [*values["auth"]["users"], "shared-secret", "password.db"]:
+        assert f"Secret/medallion-trino-auth/{key}" in scanned, key
+    assert "Secret/medallion-trino-tls/tls.key" in scanned
 
 
 def test_credentials_reach_containers_only_through_secrets(docs: Docs) -> None:

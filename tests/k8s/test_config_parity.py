@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from medallion.k8s.charts import PodSpec, dig, pod_specs
 from medallion.paths import charts_file
@@ -28,6 +29,9 @@ SHARED = {
         "medallion", "files", "spark", "spark-defaults.conf",
     ),
     ("medallion-dbt-profiles", "profiles.yml"): ("medallion", "files", "dbt", "profiles.yml"),
+    ("medallion-trino-coordinator", "rules.json"): (
+        "trino", "files", "access-control", "rules.json",
+    ),
 }  # fmt: skip
 PLACEHOLDERS = [
     re.compile(r"\$\{ENV:(\w+)\}"),  # Trino
@@ -101,18 +105,47 @@ READ_AT = {
 }
 
 
+def strings(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in strings(value)]
+    return [node] if isinstance(node, str) else []
+
+
+def profile_variables(text: str, target: str) -> set[str]:
+    """What dbt needs of profiles.yml: it renders only the selected output (DBT_TARGET), so a
+    Spark pod needs none of the Trino output's variables (its password above all)."""
+    profile = yaml.safe_load(text)["medallion"]
+    selected = [profile["target"], *strings(profile["outputs"][target])]
+    return needed_variables("\n".join(selected))
+
+
+def test_each_dbt_target_needs_only_its_own_variables() -> None:
+    text = charts_file("medallion", "files", "dbt", "profiles.yml").read_text()
+    trino = profile_variables(text, "trino")
+    assert {"TRINO_HOST", "TRINO_PORT", "TRINO_USER", "TRINO_PASSWORD", "TRINO_CA_FILE"} <= trino
+    assert not {name for name in profile_variables(text, "spark") if name.startswith("TRINO_")}
+
+
+def container_needs(configmap: str, files: dict[str, str], container: dict[str, Any]) -> set[str]:
+    if configmap == "medallion-dbt-profiles":
+        env = {e["name"]: e.get("value") for e in container.get("env") or []}
+        return profile_variables(files["profiles.yml"], env.get("DBT_TARGET") or "trino")
+    return set().union(*(needed_variables(text) for text in files.values()))
+
+
 @pytest.mark.parametrize("configmap", sorted(READ_AT))
 def test_pods_mount_the_files_where_they_are_read_and_set_their_variables(
     docs: Docs, configmap: str
 ) -> None:
     files = {key: text for (cm, key), text in _texts(docs).items() if cm == configmap}
-    needed = set().union(*(needed_variables(text) for text in files.values()))
     mounted_somewhere = False
     for pod in pod_specs(docs):
         for container, path in mounts_of(pod, configmap):
             mounted_somewhere = True
             assert path in READ_AT[configmap], f"{pod.where} mounts {configmap} at {path}"
-            missing = needed - env_names(container)
+            missing = container_needs(configmap, files, container) - env_names(container)
             assert not missing, f"{pod.where} {container['name']}: {sorted(missing)} not set"
     assert mounted_somewhere, f"nothing mounts {configmap}"
 

@@ -13,6 +13,7 @@ import pytest
 from medallion import dependencies
 from medallion.run.dbt import NodeResult, named
 from medallion.stack import StackConfig
+from medallion.stack.config import DEFAULT_PORTS
 from tests.conftest import REPO, free_port
 
 
@@ -25,7 +26,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 @pytest.fixture
 def dead_stack(tmp_path: Path) -> StackConfig:
-    ports = {name: free_port() for name in ("postgres", "s3", "metastore", "trino")}
+    ports = {name: free_port() for name in DEFAULT_PORTS}
     cfg = StackConfig(home=tmp_path / "stack", ports=ports)
     cfg.save()
     return cfg
@@ -37,7 +38,7 @@ def test_medallion_run_with_trino_down_names_it(dead_stack: StackConfig) -> None
     done = _run(["medallion", "run", "gold"], env)
     assert done.returncode == 1, done.stdout + done.stderr
     message = " ".join(done.stderr.split())
-    address = f"Trino at http://127.0.0.1:{dead_stack.ports['trino']} is not reachable"
+    address = f"Trino at https://127.0.0.1:{dead_stack.ports['trino_https']} is not reachable"
     assert "gold could not run" in message and address in message, message
     assert "Traceback" not in done.stderr
 
@@ -45,7 +46,7 @@ def test_medallion_run_with_trino_down_names_it(dead_stack: StackConfig) -> None
 def test_a_layer_job_with_trino_down_names_it(dead_stack: StackConfig) -> None:
     done = _run(["medallion.run.job", "bronze"], dead_stack.env())
     assert done.returncode == 1, done.stdout + done.stderr
-    address = f"Trino at http://127.0.0.1:{dead_stack.ports['trino']} is not reachable"
+    address = f"Trino at https://127.0.0.1:{dead_stack.ports['trino_https']} is not reachable"
     assert "bronze could not run" in done.stderr and address in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
 

@@ -165,8 +165,6 @@ ENV_HELPERS = ("common.s3.env", "trino.env", "hive-metastore.env", "medallion.tr
 CHART_ONLY = {
     "DB_DRIVER": "the metastore image's start script (schematool's database type)",
     "SERVICE_OPTS": "the metastore image's start script (JVM flags)",
-    "TRINO_USER": "a pod may log in as another user; the stack's clients use the default",
-    "TRINO_HTTP_SCHEME": "a pod may reach Trino over TLS; the stack's clients use the default",
 }
 STACK_ONLY = {
     "MEDALLION_HOME": "the embedded stack's state directory; a pod has none",

@@ -116,7 +116,17 @@ no command line expands them.
 {{- end -}}
 {{- end -}}
 
-{{/* http:// host of the Trino coordinator (its Service). */}}
+{{/* Host of the Trino coordinator (its Service). */}}
 {{- define "common.trino.host" -}}
 {{- printf "%s-trino" .Release.Name -}}
+{{- end -}}
+
+{{/* The Secret the trino chart generates with its users' passwords, password.db and the nodes' shared secret. */}}
+{{- define "common.trino.authSecretName" -}}
+{{- printf "%s-trino-auth" .Release.Name -}}
+{{- end -}}
+
+{{/* The Secret the trino chart generates with its CA (ca.crt) and server certificate. */}}
+{{- define "common.trino.tlsSecretName" -}}
+{{- printf "%s-trino-tls" .Release.Name -}}
 {{- end -}}

@@ -36,16 +36,82 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- include "common.containerSecurityContext" (dict "ctx" .ctx "override" .ctx.Values.containerSecurityContext) -}}
 {{- end -}}
 
-{{/* Where Trino is: read by dbt's profile and by the ledger (medallion.trino_client). */}}
+{{/* Trino's HTTPS port: query.port, else the bundled Trino's httpsPort. */}}
+{{- define "medallion.trinoPort" -}}
+{{- if .Values.query.port -}}
+{{- .Values.query.port -}}
+{{- else -}}
+{{- .Values.trino.httpsPort -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The user the layer jobs log in as: query.user, else the bundled Trino's pipeline user. */}}
+{{- define "medallion.trinoUser" -}}
+{{- default (.Values.trino.auth).pipelineUser .Values.query.user -}}
+{{- end -}}
+
+{{/* The Secret with that user's password: query.existingSecret, else the trino chart's. */}}
+{{- define "medallion.trinoAuthSecret" -}}
+{{- if .Values.query.existingSecret -}}
+{{- tpl .Values.query.existingSecret . -}}
+{{- else if (.Values.trino.auth).existingSecret -}}
+{{- tpl .Values.trino.auth.existingSecret . -}}
+{{- else -}}
+{{- include "common.trino.authSecretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with the CA that signed Trino's certificate: query.caSecret, else the trino chart's. */}}
+{{- define "medallion.trinoCaSecret" -}}
+{{- if .Values.query.caSecret -}}
+{{- tpl .Values.query.caSecret . -}}
+{{- else if (.Values.trino.tls).existingSecret -}}
+{{- tpl .Values.trino.tls.existingSecret . -}}
+{{- else -}}
+{{- include "common.trino.tlsSecretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "medallion.trinoCaDir" -}}/etc/medallion/trino-ca{{- end -}}
+
+{{/*
+Where Trino is and how to log in: read by dbt's profile and by the ledger (medallion.trino_client).
+The password is env because dbt's profile reads it with env_var() only; the CA is a file.
+*/}}
 {{- define "medallion.trinoEnv" -}}
 - name: TRINO_HOST
   value: {{ include "medallion.trinoHost" . | quote }}
 - name: TRINO_PORT
-  value: {{ .Values.query.port | quote }}
-- name: TRINO_USER
-  value: {{ .Values.query.user | quote }}
+  value: {{ include "medallion.trinoPort" . | quote }}
+# Clients log in over TLS only: Trino refuses passwords over plain HTTP.
 - name: TRINO_HTTP_SCHEME
-  value: {{ .Values.query.scheme | quote }}
+  value: https
+- name: TRINO_USER
+  value: {{ include "medallion.trinoUser" . | quote }}
+- name: TRINO_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "medallion.trinoAuthSecret" . }}
+      key: {{ default (include "medallion.trinoUser" .) .Values.query.passwordKey }}
+- name: TRINO_CA_FILE
+  value: {{ include "medallion.trinoCaDir" . }}/ca.crt
+{{- end -}}
+
+{{/* The mount and the volume of TRINO_CA_FILE, for every container with medallion.trinoEnv. */}}
+{{- define "medallion.trinoCaMount" -}}
+- name: trino-ca
+  mountPath: {{ include "medallion.trinoCaDir" . }}
+  readOnly: true
+{{- end -}}
+
+{{- define "medallion.trinoCaVolume" -}}
+- name: trino-ca
+  secret:
+    secretName: {{ include "medallion.trinoCaSecret" . }}
+    items:
+      - key: {{ .Values.query.caKey }}
+        path: ca.crt
+    defaultMode: 0440
 {{- end -}}
 
 {{/* Environment of a dbt-trino container: what files/dbt/profiles.yml reads with env_var(). */}}
@@ -128,6 +194,7 @@ checks the landing files' freshness (dbt source freshness) unless bronze.freshne
     - name: profiles
       mountPath: {{ include "medallion.profilesDir" .ctx }}
       readOnly: true
+    {{- include "medallion.trinoCaMount" .ctx | nindent 4 }}
     - name: tmp
       mountPath: /tmp
 {{- end -}}
@@ -170,6 +237,7 @@ template, waits for its end and writes the run's row to the ledger through Trino
     - name: silver-template
       mountPath: {{ include "medallion.silverTemplateDir" . }}
       readOnly: true
+    {{- include "medallion.trinoCaMount" . | nindent 4 }}
     - name: tmp
       mountPath: /tmp
 {{- end -}}

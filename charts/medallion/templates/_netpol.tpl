@@ -72,21 +72,26 @@
 {{- end }}
 {{- end -}}
 
-{{/* To the query engine: the chart's Trino, or any address on its port when it is external. */}}
+{{/* To the query engine's HTTPS port: the chart's Trino, or any address when it is external. */}}
 {{- define "medallion.egressQuery" -}}
 {{- if .Values.trino.enabled -}}
-{{ include "medallion.egressTrino" . }}
+- to:
+    {{- include "medallion.peer" (dict "ctx" . "name" "trino" "component" "coordinator") | nindent 4 }}
+  ports:
+    - port: {{ include "medallion.trinoPort" . }}
+      protocol: TCP
 {{- else -}}
 - ports:
-    - port: {{ .Values.query.port }}
+    - port: {{ include "medallion.trinoPort" . }}
       protocol: TCP
 {{- end -}}
 {{- end -}}
 
-{{- define "medallion.egressTrino" -}}
+{{/* Trino's nodes among themselves: plain HTTP, each request signed with the shared secret. */}}
+{{- define "medallion.egressTrinoNodes" -}}
 - to:
     {{- include "medallion.peer" (dict "ctx" . "name" "trino") | nindent 4 }}
   ports:
-    - port: {{ .Values.query.port }}
+    - port: {{ .Values.trino.port }}
       protocol: TCP
 {{- end -}}

@@ -33,12 +33,8 @@ spec:
           value: {{ include "medallion.profilesDir" $ctx }}
         - name: DBT_TARGET
           value: spark
-        # profiles.yml names Trino without defaults; dbt-spark does not use it, but keep the
-        # profile renderable whatever dbt renders.
-        - name: TRINO_HOST
-          value: {{ include "medallion.trinoHost" $ctx | quote }}
-        - name: TRINO_PORT
-          value: {{ $ctx.Values.query.port | quote }}
+        {{- /* No TRINO_*: dbt renders only the selected output of profiles.yml (spark), and
+        Spark pods get no Trino password. */}}
         - name: DBT_TARGET_PATH
           value: /tmp/dbt/target
         - name: DBT_LOG_PATH

@@ -54,7 +54,11 @@ io.trino=INFO
   mountPath: /tmp
 {{- end -}}
 
-{{/* (dict "ctx" . "component" "coordinator"); the catalogs land in /etc/trino/catalog/. */}}
+{{/*
+(dict "ctx" . "component" "coordinator"); the catalogs land in /etc/trino/catalog/. The
+coordinator alone also gets the password file and its TLS keystore, readable by the group
+(fsGroup) and no one else.
+*/}}
 {{- define "trino.volumes" -}}
 - name: etc
   projected:
@@ -68,8 +72,57 @@ io.trino=INFO
             - key: {{ base $path }}
               path: catalog/{{ base $path }}
             {{- end }}
+      {{- if eq .component "coordinator" }}
+      - secret:
+          name: {{ include "trino.authSecretName" .ctx }}
+          items:
+            - key: password.db
+              path: {{ include "trino.passwordFile" . | trimPrefix "/etc/trino/" }}
+              mode: 0440
+      - secret:
+          name: {{ include "trino.tlsSecretName" .ctx }}
+          items:
+            - key: keystore.pem
+              path: {{ include "trino.keystoreFile" . | trimPrefix "/etc/trino/" }}
+              mode: 0440
+      {{- end }}
 - name: data
   emptyDir: {}
 - name: tmp
   emptyDir: {}
+{{- end -}}
+
+{{/* Where the coordinator reads its password file, TLS keystore and access rules. */}}
+{{- define "trino.passwordFile" -}}/etc/trino/auth/password.db{{- end -}}
+{{- define "trino.keystoreFile" -}}/etc/trino/tls/keystore.pem{{- end -}}
+{{- define "trino.rulesFile" -}}/etc/trino/rules.json{{- end -}}
+
+{{/* The Secret with the users' passwords, password.db and shared-secret. */}}
+{{- define "trino.authSecretName" -}}
+{{- if .Values.auth.existingSecret -}}
+{{- tpl .Values.auth.existingSecret . -}}
+{{- else -}}
+{{- include "common.trino.authSecretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with ca.crt and keystore.pem. */}}
+{{- define "trino.tlsSecretName" -}}
+{{- if .Values.tls.existingSecret -}}
+{{- tpl .Values.tls.existingSecret . -}}
+{{- else -}}
+{{- include "common.trino.tlsSecretName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The nodes sign their internal requests with the shared secret (required once clients log in);
+config.properties expands it as ${ENV:TRINO_SHARED_SECRET}, so it stays out of the ConfigMap.
+*/}}
+{{- define "trino.sharedSecretEnv" -}}
+- name: TRINO_SHARED_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "trino.authSecretName" . }}
+      key: shared-secret
 {{- end -}}

@@ -3,23 +3,29 @@
 The forwards bind to the host's loopback on free ports and live as long as the ``with`` block; the
 credentials come from the release's Secrets. The resulting environment has the same names as the
 embedded stack's (``StackConfig.env()``), so ``load``, the ledger and the report work unchanged.
+Trino is reached on its HTTPS port as the pipeline's user; its certificate names 127.0.0.1 and
+localhost, so the forward verifies against the release's CA like any in-cluster client.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+
+from medallion.trino_client import chart_values, pipeline_user
 
 # The umbrella chart's defaults (values.yaml: global.*).
 BUCKET = "warehouse"
 REGION = "us-east-1"
 SERVING_DB = "serving"
-TRINO_USER = "medallion"
 
 
 class AccessError(RuntimeError):
@@ -46,8 +52,9 @@ class Release:
         return [*argv, "-n", self.namespace, *args]
 
     def secret(self, name: str, key: str) -> str:
+        field = key.replace(".", r"\.")  # jsonpath reads an unescaped dot (ca.crt) as a step
         result = subprocess.run(
-            self.kubectl("get", "secret", name, "-o", f"jsonpath={{.data.{key}}}"),
+            self.kubectl("get", "secret", name, "-o", f"jsonpath={{.data.{field}}}"),
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         if result.returncode != 0 or not result.stdout:
@@ -75,6 +82,19 @@ def port_forward(release: Release, service: str, port: int) -> Iterator[int]:
 
 
 @contextlib.contextmanager
+def private_file(text: str, suffix: str = "") -> Iterator[Path]:
+    """``text`` in a file only this user can read (0600), removed when the block ends."""
+    fd, name = tempfile.mkstemp(prefix="medallion-", suffix=suffix)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
 def forwarded_env(release: Release) -> Iterator[dict[str, str]]:
     """The release's endpoints and credentials as the stack's environment variables."""
     name = release.name
@@ -82,9 +102,14 @@ def forwarded_env(release: Release) -> Iterator[dict[str, str]]:
     secret_key = release.secret(f"{name}-s3-credentials", "secret-key")
     pg_user = release.secret(f"{name}-postgres-credentials", "username")
     pg_password = release.secret(f"{name}-postgres-credentials", "password")
+    trino_user = pipeline_user()
+    trino_password = release.secret(f"{name}-trino-auth", trino_user)
+    trino_ca = release.secret(f"{name}-trino-tls", "ca.crt")
+    https_port = int(chart_values()["httpsPort"])
     with (
+        private_file(trino_ca, suffix=".crt") as ca_file,
         port_forward(release, f"{name}-minio", 9000) as s3_port,
-        port_forward(release, f"{name}-trino", 8080) as trino_port,
+        port_forward(release, f"{name}-trino", https_port) as trino_port,
         port_forward(release, f"{name}-postgres", 5432) as pg_port,
     ):
         yield {
@@ -95,7 +120,10 @@ def forwarded_env(release: Release) -> Iterator[dict[str, str]]:
             "S3_SECRET_KEY": secret_key,
             "TRINO_HOST": "127.0.0.1",
             "TRINO_PORT": str(trino_port),
-            "TRINO_USER": TRINO_USER,
+            "TRINO_HTTP_SCHEME": "https",
+            "TRINO_USER": trino_user,
+            "TRINO_PASSWORD": trino_password,
+            "TRINO_CA_FILE": str(ca_file),
             "SERVING_DB_HOST": "127.0.0.1",
             "SERVING_DB_PORT": str(pg_port),
             "SERVING_DB_NAME": SERVING_DB,

@@ -134,12 +134,21 @@ def _freshness_node(r: Any) -> NodeResult:
     return NodeResult(name, "source", str(r.status), float(r.execution_time or 0.0), None, message)
 
 
+def dbt_environment(env: Mapping[str, str]) -> None:
+    """What dbt-trino, running in this process, reads from the environment: the stack's
+    variables for the profile, and Trino's CA for requests, which lets REQUESTS_CA_BUNDLE (set
+    on a host behind a TLS proxy) win over the CA file dbt-trino gives its session."""
+    os.environ.update(env)
+    os.environ["DBT_TARGET"] = "trino"
+    if ca := env.get("TRINO_CA_FILE"):
+        os.environ["REQUESTS_CA_BUNDLE"] = ca
+
+
 def check_freshness(env: Mapping[str, str]) -> LayerResult:
     """``dbt source freshness`` of the landing files; an error-state source fails the result."""
     from dbt.cli.main import dbtRunner
 
-    os.environ.update(env)
-    os.environ["DBT_TARGET"] = "trino"
+    dbt_environment(env)
     began = time.monotonic()
     res = dbtRunner().invoke([*freshness_args(), "--log-format", "text", "--quiet"])
     nodes = [_freshness_node(r) for r in getattr(res.result, "results", None) or []]
@@ -212,8 +221,7 @@ def run_layer(
             return fresh
         fresh_nodes, fresh_seconds = fresh.nodes, fresh.seconds
 
-    os.environ.update(env)
-    os.environ["DBT_TARGET"] = "trino"
+    dbt_environment(env)
 
     def callback(event: Any) -> None:
         if on_event is None:

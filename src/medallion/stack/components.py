@@ -24,7 +24,14 @@ from medallion.artifacts import Layout
 from medallion.jdk import java17, java25
 from medallion.paths import charts_file
 from medallion.s3 import s3_client
-from medallion.stack.config import BUCKET, METASTORE_DB, SERVING_DB, StackConfig
+from medallion.stack.config import (
+    BUCKET,
+    METASTORE_DB,
+    SERVING_DB,
+    Credentials,
+    StackConfig,
+    write_private,
+)
 from medallion.stack.process import Pidfile, StackError, port_open, spawn, stop_pid, wait_until
 
 # The module opens that Hive's own launch scripts pass on JDK 17.
@@ -448,7 +455,9 @@ NODE_MANAGER_POLL_SECONDS = 5.5
 
 
 class Trino(Component):
-    """A single-node Trino whose catalog directory is the chart's ``files/catalog``."""
+    """A single-node Trino whose catalog directory is the chart's ``files/catalog`` and whose
+    access rules are the chart's ``files/access-control/rules.json``. Clients log in with a
+    password over TLS (``trino_https``); the HTTP port serves the node itself and the probes."""
 
     name = "trino"
     port_key = "trino"
@@ -464,16 +473,25 @@ class Trino(Component):
         node_id_file = self.cfg.home / "trino" / "node-id"
         if not node_id_file.exists():
             node_id_file.write_text(str(uuid.uuid4()))
+        self.prepare_tls()
+        write_private(self.etc / "password.db", password_file(self.cfg.credentials()))
         node = {
             "node.environment": "medallion",
             "node.id": node_id_file.read_text().strip(),
             "node.data-dir": str(self.cfg.home / "trino" / "data"),
         }
+        https_port = self.cfg.ports["trino_https"]
         config = {
             "coordinator": "true",
             "node-scheduler.include-coordinator": "true",
             "http-server.http.port": str(self.port),
             "discovery.uri": f"http://{self.cfg.host}:{self.port}",
+            "http-server.https.enabled": "true",
+            "http-server.https.port": str(https_port),
+            "http-server.https.keystore.path": str(self.cfg.trino_tls / "server.pem"),
+            "http-server.authentication.type": "PASSWORD",
+            # from the process's environment (secrets_env), as in the chart's pods
+            "internal-communication.shared-secret": "${ENV:TRINO_SHARED_SECRET}",
             "catalog.management": "static",
             "catalog.config-dir": str(charts_file("trino", "files", "catalog")),
             "plugin.dir": str(self.lay.trino_home / "plugin"),
@@ -483,12 +501,47 @@ class Trino(Component):
             "task.concurrency": "2",
             "node-manager.http-client.request-timeout": "30s",
         }
+        password = {
+            "password-authenticator.name": "file",
+            "file.password-file": str(self.etc / "password.db"),
+        }
+        access = {
+            "access-control.name": "file",
+            "security.config-file": str(
+                charts_file("trino", "files", "access-control", "rules.json")
+            ),
+        }
         for path, props in (
             (self.etc / "node.properties", node),
             (self.etc / "config.properties", config),
+            (self.etc / "password-authenticator.properties", password),
+            (self.etc / "access-control.properties", access),
         ):
             path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         (self.etc / "log.properties").write_text("io.trino=INFO\n")
+
+    def prepare_tls(self) -> None:
+        """A self-signed certificate for 127.0.0.1 and localhost, made once per stack: Trino
+        serves it (key and certificate in one PEM file) and clients trust it (``ca.pem``)."""
+        tls = self.cfg.trino_tls
+        if (tls / "server.pem").exists() and (tls / "ca.pem").exists():
+            return
+        tls.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=tls) as scratch:
+            key, cert = Path(scratch) / "key.pem", Path(scratch) / "cert.pem"
+            result = subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
+                 "-subj", "/CN=medallion-trino", "-keyout", str(key), "-out", str(cert),
+                 "-addext", f"subjectAltName=IP:{self.cfg.host},DNS:localhost"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if result.returncode != 0:
+                raise StackError(f"openssl could not make Trino's certificate: {result.stderr}")
+            write_private(tls / "server.pem", key.read_text() + cert.read_text())
+            (tls / "ca.pem").write_text(cert.read_text())
+
+    def secrets_env(self) -> dict[str, str]:
+        return {"TRINO_SHARED_SECRET": self.cfg.credentials().trino_shared_secret}
 
     def command(self) -> list[str]:
         shared = charts_file("trino", "files", "jvm.config").read_text().split("\n")
@@ -542,6 +595,20 @@ class Trino(Component):
         except Exception:  # any failure of a probe means "not yet"
             return False
         return bool(rows) and int(rows[0][0]) >= 1
+
+
+# Trino's password file takes PBKDF2 hashes as ITERATIONS:SALT:HASH in hex; the pinned Trino's
+# file authenticator derives them with HMAC-SHA1 and refuses fewer than 1000 iterations.
+PBKDF2_ITERATIONS = 100_000
+
+
+def password_file(creds: Credentials) -> str:
+    lines = []
+    for user, password in creds.trino_passwords.items():
+        salt = os.urandom(16)
+        digest = hashlib.pbkdf2_hmac("sha1", password.encode(), salt, PBKDF2_ITERATIONS, 32)
+        lines.append(f"{user}:{PBKDF2_ITERATIONS}:{salt.hex()}:{digest.hex()}\n")
+    return "".join(lines)
 
 
 def components(cfg: StackConfig, lay: Layout) -> list[Component]:

@@ -3,7 +3,9 @@
 Ports come from the environment (``MEDALLION_<COMPONENT>_PORT``), else from the stack's
 ``stack.json`` (written by the first ``up``), else the defaults below, which sit away from the
 engines' usual ports so that a stack does not collide with a system PostgreSQL or MinIO.
-Credentials are generated once per stack and kept in ``credentials.json`` (mode 0600).
+Credentials are generated once per stack and kept in ``credentials.json`` (mode 0600); a stack made
+before a credential existed gains it on its next use. Clients reach Trino over TLS (its
+certificate, self-signed per stack, in ``trino/tls/``) as the pipeline's Trino user.
 """
 
 from __future__ import annotations
@@ -11,16 +13,34 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from medallion.paths import home_dir
+from medallion.trino_client import pipeline_user, users
 
-DEFAULT_PORTS: dict[str, int] = {"postgres": 15432, "s3": 19000, "metastore": 19083, "trino": 18080}
+# trino: node-to-node traffic and the probes (clients are refused there); trino_https: clients.
+DEFAULT_PORTS: dict[str, int] = {
+    "postgres": 15432,
+    "s3": 19000,
+    "metastore": 19083,
+    "trino": 18080,
+    "trino_https": 18443,
+}
 BUCKET = "warehouse"
 REGION = "us-east-1"
 METASTORE_DB = "metastore"
 SERVING_DB = "serving"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file that only its owner can read, replacing any older one whole."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    partial.replace(path)
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,9 @@ class Credentials:
     postgres_password: str
     metastore_db_password: str
     serving_db_password: str
+    # Trino: the nodes' shared secret and one password per user (trino_client.users())
+    trino_shared_secret: str
+    trino_passwords: dict[str, str]
 
     @staticmethod
     def generate() -> Credentials:
@@ -39,7 +62,14 @@ class Credentials:
             postgres_password=secrets.token_urlsafe(24),
             metastore_db_password=secrets.token_urlsafe(24),
             serving_db_password=secrets.token_urlsafe(24),
+            trino_shared_secret=secrets.token_urlsafe(48),
+            trino_passwords={user: secrets.token_urlsafe(24) for user in users()},
         )
+
+    def completed(self, fresh: Credentials) -> Credentials:
+        """These credentials with any Trino user they lack taken from ``fresh``."""
+        passwords = {**fresh.trino_passwords, **self.trino_passwords}
+        return Credentials(**{**asdict(self), "trino_passwords": passwords})
 
 
 @dataclass(frozen=True)
@@ -78,21 +108,35 @@ class StackConfig:
         return self.home / "data"
 
     def credentials(self) -> Credentials:
-        """The stack's credentials, generated (mode 0600) on first use."""
+        """The stack's credentials, generated (mode 0600) on first use; one that a newer version
+        of the stack needs is generated and added the first time it is asked for."""
         path = self.home / "credentials.json"
+        fresh = Credentials.generate()
         if path.exists():
-            return Credentials(**json.loads(path.read_text()))
+            saved = json.loads(path.read_text())
+            known = {f.name for f in fields(Credentials)}
+            creds = Credentials(
+                **{**asdict(fresh), **{k: v for k, v in saved.items() if k in known}}
+            ).completed(fresh)
+            if asdict(creds) == saved:
+                return creds
+        else:
+            creds = fresh
         self.home.mkdir(parents=True, exist_ok=True)
-        creds = Credentials.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(asdict(creds), handle, indent=2)
+        write_private(path, json.dumps(asdict(creds), indent=2))
         return creds
+
+    @property
+    def trino_tls(self) -> Path:
+        """Trino's key and certificate (``server.pem``) and the certificate clients trust
+        (``ca.pem``)."""
+        return self.home / "trino" / "tls"
 
     def env(self) -> dict[str, str]:
         """The variables the shared config files' placeholders and the clients read."""
         creds = self.credentials()
         p = self.ports
+        user = pipeline_user()
         return {
             "S3_ENDPOINT": f"http://{self.host}:{p['s3']}",
             "S3_REGION": REGION,
@@ -115,6 +159,10 @@ class StackConfig:
             "SERVING_DB_USER": "serving",
             "SERVING_DB_PASSWORD": creds.serving_db_password,
             "TRINO_HOST": self.host,
-            "TRINO_PORT": str(p["trino"]),
+            "TRINO_PORT": str(p["trino_https"]),
+            "TRINO_HTTP_SCHEME": "https",
+            "TRINO_CA_FILE": str(self.trino_tls / "ca.pem"),
+            "TRINO_USER": user,
+            "TRINO_PASSWORD": creds.trino_passwords[user],
             "MEDALLION_HOME": str(self.home),
         }
