@@ -1,11 +1,12 @@
 """An independent computation of silver and gold, in plain Python over the generated CSV files.
 
-It applies silver's rules as the issue states them (not the dbt code): per line, reject malformed
-lines, blank keys, unparseable required values, negative amounts, unknown statuses and types and
-review scores outside 1..5; identical lines collapse, two different lines for one key in one batch
-are both rejected and the key keeps its earlier version; the latest batch wins; items, payments
-and reviews need their order in silver. Gold is then computed from those tables with Decimal
-arithmetic and half-up rounding.
+It cuts each file into CSV records by the rules the README states (its own code, not
+medallion.records) and applies silver's rules as the issue states them (not the dbt code): per
+record, reject malformed records, blank keys, unparseable required values, negative amounts,
+unknown statuses and types and review scores outside 1..5; identical records collapse, two
+different records for one key in one batch are both rejected and the key keeps its earlier
+version; the latest batch wins; items, payments and reviews need their order in silver. Gold is
+then computed from those tables with Decimal arithmetic and half-up rounding.
 """
 
 from __future__ import annotations
@@ -90,16 +91,70 @@ def valid(stem: str, row: Row) -> bool:
     return True
 
 
+def physical_lines(text: str) -> list[str]:
+    """The file's lines without their ends (``\n``, ``\r\n`` or ``\r``); a BOM is dropped."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def strict_fields(text: str, width: int) -> list[str] | None:
+    """``text`` as one RFC 4180 record of ``width`` fields, else None (a quote inside an unquoted
+    field, or a closing quote followed by anything but a comma, is broken quoting)."""
+    fields: list[str] = []
+    i = 0
+    while True:
+        if text.startswith('"', i):
+            value, i = [], i + 1
+            while True:
+                end = text.find('"', i)
+                if end < 0:
+                    return None
+                value.append(text[i:end])
+                if text.startswith('""', end):
+                    value.append('"')
+                    i = end + 2
+                    continue
+                i = end + 1
+                break
+            fields.append("".join(value))
+            if i < len(text) and text[i] != ",":
+                return None
+        else:
+            end = text.find(",", i)
+            field = text[i:] if end < 0 else text[i:end]
+            if '"' in field:
+                return None
+            fields.append(field)
+            i = len(text) if end < 0 else end
+        if i >= len(text):
+            return fields if len(fields) == width else None
+        i += 1  # the comma
+        if i == len(text):
+            fields.append("")
+            return fields if len(fields) == width else None
+
+
 def read_lines(path: Path, stem: str) -> Iterable[Row | None]:
-    """Each physical line on its own (like the line-based CSV reader); None when malformed."""
+    """The file's CSV records, cut as the README's "CSV records, not lines" states (not with the
+    loader's code); None for a malformed record."""
     header = HEADERS[stem]
-    with path.open(newline="", encoding="utf-8") as handle:
-        lines = handle.read().split("\n")
-    for line in lines[1:]:
+    lines = physical_lines(path.read_text(encoding="utf-8"))[1:]
+    i = 0
+    while i < len(lines):
+        line, i = lines[i], i + 1
         if line == "":
             continue
-        fields = next(csv.reader([line]), [])
-        yield dict(zip(header, fields, strict=True)) if len(fields) == len(header) else None
+        if line.count('"') % 2 == 1:
+            close = next((j for j in range(i, len(lines)) if lines[j].count('"') % 2 == 1), None)
+            if close is not None:
+                fields = strict_fields("\n".join(lines[i - 1 : close + 1]), len(header))
+                if fields is not None:
+                    i = close + 1
+                    yield dict(zip(header, fields, strict=True))
+                    continue
+            yield None
+            continue
+        fields = strict_fields(line, len(header))
+        yield None if fields is None else dict(zip(header, fields, strict=True))
 
 
 def silver(folder: Path, batches: list[str]) -> dict[str, dict[tuple[str, ...], Row]]:

@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 
-from medallion.generate import HEADERS, generate
+from medallion.generate import HEADERS, KEYS, generate
 from medallion.load import load_dir, table_of
 from medallion.run.dbt import run_layer
 from medallion.run.silver import run_silver
 from tests.conftest import StackHandle
+
+from . import reference
 
 pytestmark = pytest.mark.integration
 
@@ -381,3 +383,24 @@ def test_a_file_with_no_records_keeps_its_account(
         assert (empty.table_name, empty.records, empty.balanced) == ("sellers", 0, True)
         assert by_file[f"{TRANSLATION}.csv"].records == len(landed.expected(TRANSLATION))
         assert all(a.balanced for a in accounts)
+
+
+def test_silver_equals_the_independent_computation(stack: StackHandle, landed: Landed) -> None:
+    """tests/integration/reference.py cuts each file into records by the README's rules with
+    its own code (not medallion.records); on this batch, with quoted line breaks, a BOM, CRLF
+    line ends, a missing final newline and stray quotes, silver accepts exactly its rows."""
+    expected = reference.silver(landed.folder, [landed.batch])
+    spanning = [r for r in expected[REVIEWS].values() if "\n" in r["review_comment_message"]]
+    assert len(spanning) >= 5, "the batch has too few multi-line reviews to tell"
+    for stem, table in (
+        (REVIEWS, "fct_reviews"),
+        (ORDERS, "fct_orders"),
+        ("olist_order_items_dataset", "fct_order_items"),
+        ("olist_order_payments_dataset", "fct_payments"),
+    ):
+        keys = ", ".join(KEYS[stem])
+        got = {
+            tuple(str(v) for v in r)
+            for r in stack.sql(f"select {keys} from iceberg.silver.{table}").rows
+        }
+        assert got == set(expected[stem]), table
