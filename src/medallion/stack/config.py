@@ -66,11 +66,6 @@ class Credentials:
             trino_passwords={user: secrets.token_urlsafe(24) for user in users()},
         )
 
-    def completed(self, fresh: Credentials) -> Credentials:
-        """These credentials with any Trino user they lack taken from ``fresh``."""
-        passwords = {**fresh.trino_passwords, **self.trino_passwords}
-        return Credentials(**{**asdict(self), "trino_passwords": passwords})
-
 
 @dataclass(frozen=True)
 class StackConfig:
@@ -115,9 +110,9 @@ class StackConfig:
         if path.exists():
             saved = json.loads(path.read_text())
             known = {f.name for f in fields(Credentials)}
-            creds = Credentials(
-                **{**asdict(fresh), **{k: v for k, v in saved.items() if k in known}}
-            ).completed(fresh)
+            merged = {**asdict(fresh), **{k: v for k, v in saved.items() if k in known}}
+            merged["trino_passwords"] = {**fresh.trino_passwords, **merged["trino_passwords"]}
+            creds = Credentials(**merged)
             if asdict(creds) == saved:
                 return creds
         else:
