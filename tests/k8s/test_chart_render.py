@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from medallion.k8s.charts import CHARTS, Helm, HelmError, dig
+from medallion.trino_client import chart_values
 
 Docs = list[dict[str, Any]]
 LAYERS = ("bronze", "silver", "gold", "pipeline")
@@ -240,15 +240,8 @@ def secret_data(docs: Docs, name: str) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
 
-def trino_values() -> dict[str, Any]:
-    from medallion.paths import charts_file
-
-    values: dict[str, Any] = yaml.safe_load(charts_file("trino", "values.yaml").read_text())
-    return values
-
-
 def test_trino_auth_secret_holds_a_password_per_user_and_their_hashes(docs: Docs) -> None:
-    users = trino_values()["auth"]["users"]
+    users = chart_values()["auth"]["users"]
     data = secret_data(docs, "medallion-trino-auth")
     assert set(data) == {*users, "shared-secret", "password.db"}
     assert all(len(data[user]) >= 16 for user in users)
@@ -322,7 +315,7 @@ def _projected(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def test_trino_coordinator_logs_clients_in_over_https_with_the_rules(docs: Docs) -> None:
-    https = trino_values()["httpsPort"]
+    https = chart_values()["httpsPort"]
     config = by_kind(docs, "ConfigMap")["medallion-trino-coordinator"]["data"]
     lines = set(config["config.properties"].splitlines())
     assert {
@@ -383,7 +376,7 @@ def test_every_trino_client_logs_in_with_its_password_and_the_ca(docs: Docs) -> 
     and the CA mounted from the TLS Secret (that key alone)."""
     from medallion.k8s.charts import pod_specs
 
-    values = trino_values()
+    values = chart_values()
     clients = 0
     for pod in pod_specs(docs):
         volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
@@ -410,7 +403,7 @@ def test_every_trino_client_logs_in_with_its_password_and_the_ca(docs: Docs) -> 
 
 
 def test_trino_network_policy_opens_https_to_clients_and_http_to_nodes(docs: Docs) -> None:
-    values = trino_values()
+    values = chart_values()
     policy = by_kind(docs, "NetworkPolicy")["medallion-trino"]["spec"]
     ports = {
         json.dumps(peer, sort_keys=True): [p["port"] for p in rule["ports"]]
