@@ -3,7 +3,7 @@ old snapshots, remove files no snapshot references.
 
 Runs as the maintenance ScheduledSparkApplication (arguments from the chart's
 ``maintenance.arguments``) and under ``spark-submit --master local[N]`` on the embedded stack
-(``medallion.run.silver.run_maintenance``). The session is built from the shared Spark conf
+(``medallion maintain``). The session is built from the shared Spark conf
 (``MEDALLION_SPARK_CONF``), like silver's.
 
 For each table of each namespace, in order:

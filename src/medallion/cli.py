@@ -324,6 +324,53 @@ def run(
         raise typer.Exit(1)
 
 
+#: ``medallion maintain``'s columns and the key of spark-apps/maintenance's summary each shows
+MAINTENANCE_COLUMNS = {
+    "table": "table",
+    "files_before": "data_files_before",
+    "files_after": "data_files_after",
+    "rewritten": "rewritten_data_files",
+    "expired": "expired_data_files",
+    "orphans": "removed_orphan_files",
+    "error": "error",
+}
+
+
+@app.command()
+def maintain(
+    retention_days: Annotated[
+        float,
+        typer.Option(
+            "--retention-days",
+            min=0,
+            help="expire snapshots and remove orphan files older than this (the current "
+            "snapshot always stays; orphan files younger than a day are kept)",
+        ),
+    ] = 7.0,
+    namespaces: Annotated[
+        str, typer.Option(help="comma-separated namespaces of the iceberg catalog")
+    ] = "bronze,silver",
+    cores: Annotated[int, typer.Option(help="local Spark cores")] = 2,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
+) -> None:
+    """Compact small data files, expire old snapshots and remove orphan files of every Iceberg
+    table (spark-apps/maintenance, which the chart's ScheduledSparkApplication runs)."""
+    from medallion.run.silver import run_maintenance
+    from medallion.stack import StackConfig
+
+    chosen = [n.strip() for n in namespaces.split(",") if n.strip()]
+    with err.status(f"maintaining the tables of {', '.join(chosen)}"):
+        result = run_maintenance(StackConfig.load().env(), retention_days, cores, chosen, echo=None)
+    rows = [[t.get(key) for key in MAINTENANCE_COLUMNS.values()] for t in result.tables]
+    output = render_rows(list(MAINTENANCE_COLUMNS), rows, fmt.value)
+    if isinstance(output, str):
+        print(output)
+    else:
+        console.print(output)
+    if not result.success:
+        raise fail(result.error or "maintenance failed")
+
+
 @app.command()
 def runs(
     limit: runs_cli.Limit = 20,

@@ -9,6 +9,7 @@ each step is captured, and the tests below only read those captures and the tabl
 from __future__ import annotations
 
 import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from medallion.accounting import FileAccount
 from medallion.generate import generate
 from medallion.load import load_dir, table_of
 from medallion.run.dbt import run_layer
-from medallion.run.silver import MaintenanceResult, SilverResult, run_maintenance, run_silver
+from medallion.run.silver import SilverResult, run_silver
 from tests.conftest import StackHandle
 
 pytestmark = pytest.mark.integration
@@ -69,7 +70,7 @@ class Pipeline:
     after_rerun: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     files_before: dict[str, int] = field(default_factory=dict)
     before_maintenance: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
-    maintenance: MaintenanceResult | None = None
+    maintenance: subprocess.CompletedProcess[str] | None = None
     after_maintenance: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     files_after: dict[str, int] = field(default_factory=dict)
 
@@ -144,7 +145,7 @@ def pipeline(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> It
     # merges leave small files behind: compact them, then check nothing else changed
     p.files_before = data_files(stack)
     p.before_maintenance = all_contents(stack)
-    p.maintenance = run_maintenance(stack.env, retention_days=0, cores=2, echo=None)
+    p.maintenance = stack.cli("maintain", "--retention-days", "0", "--format", "json", check=False)
     p.after_maintenance = all_contents(stack)
     p.files_after = data_files(stack)
     # every bronze row again (dbt's tests already ran after each batch)
@@ -337,10 +338,14 @@ def test_reprocessing_everything_gives_the_same_rows(pipeline: Pipeline) -> None
 
 
 def test_maintenance_keeps_contents_and_compacts(pipeline: Pipeline) -> None:
-    assert pipeline.maintenance is not None
-    assert pipeline.maintenance.success, pipeline.maintenance.error
+    """`medallion maintain` compacts every table and changes no row."""
+    done = pipeline.maintenance
+    assert done is not None
+    assert done.returncode == 0, done.stdout + done.stderr
     assert pipeline.after_maintenance == pipeline.before_maintenance
-    maintained = {t["table"] for t in pipeline.maintenance.tables}
+    tables = [json.loads(line) for line in done.stdout.splitlines()]
+    assert all(t["error"] is None for t in tables), tables
+    maintained = {t["table"] for t in tables}
     assert {f"silver.{t}" for t in SILVER} <= maintained
     assert {f"bronze.{b}" for _, b in TABLES.values()} <= maintained
     assert sum(pipeline.files_after.values()) < sum(pipeline.files_before.values())
