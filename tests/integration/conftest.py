@@ -19,7 +19,7 @@ from tests.conftest import StackHandle
 
 @pytest.fixture(scope="module")
 def spark(stack: StackHandle) -> Iterator[Any]:
-    from medallion.spark import session
+    from tests.spark_session import session
 
     spark = session(stack.env, cores=1, app_name="medallion-tests")
     yield spark

@@ -220,7 +220,7 @@ def local_session(warehouse: Path) -> Any:
     os.environ["JAVA_HOME"] = str(java17().home)
     from pyspark.sql import SparkSession
 
-    from medallion.spark import stop_jvm
+    from tests.spark_session import stop_jvm
 
     stop_jvm()  # a JVM left by an integration module carries its stack's settings
     jars = ",".join(str(p) for p in layout().spark_jars)
