@@ -23,6 +23,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from tests.charts import Helm
 from tests.cluster.kube import Kube, connect_script, pod
 from tests.conftest import StackHandle
 
@@ -34,7 +35,6 @@ from medallion.cluster.config import ClusterConfig
 from medallion.images import IMAGES
 from medallion.k8s import operator
 from medallion.k8s.access import Release, forwarded_env
-from medallion.k8s.charts import Helm
 from medallion.paths import project_dir
 from medallion.trino_client import QueryError, query
 

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.charts import Helm, crds_dir
 
-from medallion.k8s.charts import Helm, charts_dir, crds_dir, helm_binary
+from medallion.k8s.charts import charts_dir, helm_binary
 from medallion.paths import project_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

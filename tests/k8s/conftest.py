@@ -7,16 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.charts import KUBERNETES_VERSIONS, Helm, Kubeconform, kubeconform_binary, write_schemas
 
-from medallion.k8s.charts import (
-    KUBERNETES_VERSIONS,
-    Helm,
-    Kubeconform,
-    charts_dir,
-    helm_binary,
-    kubeconform_binary,
-    write_schemas,
-)
+from medallion.k8s.charts import charts_dir, helm_binary
 
 Docs = list[dict[str, Any]]
 

@@ -11,17 +11,16 @@ from typing import Any
 
 import pytest
 import yaml
-
-from medallion.k8s.charts import (
-    CHARTS,
+from tests.charts import (
     Helm,
     PodSpec,
-    charts_dir,
     dig,
     embedded_spark_applications,
     pod_specs,
     spark_application_spec,
 )
+
+from medallion.k8s.charts import CHARTS, charts_dir
 
 Docs = list[dict[str, Any]]
 UMBRELLA = "medallion"

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.charts import Helm
 
-from medallion.k8s.charts import CHARTS, Helm, cached_tool
+from medallion.k8s.charts import CHARTS, cached_tool
 from medallion.paths import project_dir
 
 

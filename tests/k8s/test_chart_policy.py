@@ -7,8 +7,7 @@ import re
 from typing import Any
 
 import pytest
-
-from medallion.k8s.charts import Helm, PodSpec, dig, pod_specs, spark_application_spec
+from tests.charts import Helm, PodSpec, dig, pod_specs, spark_application_spec
 
 Docs = list[dict[str, Any]]
 RESTRICTED_CONTAINER = {
@@ -73,7 +72,7 @@ def test_every_container_has_resources(docs: Docs) -> None:
 
 
 def test_spark_applications_size_driver_and_executors(docs: Docs) -> None:
-    from medallion.k8s.charts import embedded_spark_applications
+    from tests.charts import embedded_spark_applications
 
     apps = [d for d in docs if d["kind"] == "ScheduledSparkApplication"]
     apps += embedded_spark_applications(docs)
@@ -107,7 +106,7 @@ def images(docs: Docs) -> list[tuple[str, str]]:
     for doc in docs:
         if doc["kind"] == "ScheduledSparkApplication":
             found.append((doc["metadata"]["name"], doc["spec"]["template"]["image"]))
-    from medallion.k8s.charts import embedded_spark_applications
+    from tests.charts import embedded_spark_applications
 
     for app in embedded_spark_applications(docs):
         found.append((app["metadata"]["name"], app["spec"]["image"]))

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.charts import Helm, dig
 
-from medallion.k8s.charts import CHARTS, Helm, HelmError, dig
+from medallion.k8s.charts import CHARTS, HelmError
 from medallion.trino_client import chart_values
 
 Docs = list[dict[str, Any]]
@@ -95,7 +96,7 @@ def test_silver_cronjob_runs_the_submitter(docs: Docs) -> None:
 
 
 def test_silver_executors_follow_silver_replicas(helm: Helm) -> None:
-    from medallion.k8s.charts import embedded_spark_applications
+    from tests.charts import embedded_spark_applications
 
     docs = helm.template(set_values=["silver.replicas=5"])
     (app,) = embedded_spark_applications(docs)
@@ -153,7 +154,7 @@ def test_external_endpoint_without_its_settings_fails(
 
 def test_credentials_only_from_secrets(docs: Docs) -> None:
     """Every credential variable comes from a secretKeyRef, never a literal value."""
-    from medallion.k8s.charts import pod_specs
+    from tests.charts import pod_specs
 
     for pod in pod_specs(docs):
         for container in pod.all_containers:
@@ -208,7 +209,7 @@ def test_network_policies_default_deny_and_named_flows(docs: Docs) -> None:
 
 def test_only_api_users_get_a_token(docs: Docs) -> None:
     """ServiceAccount tokens are mounted only into the submitter and Spark driver pods."""
-    from medallion.k8s.charts import pod_specs
+    from tests.charts import pod_specs
 
     with_token = set()
     for pod in pod_specs(docs):
@@ -374,7 +375,7 @@ def test_every_trino_client_logs_in_with_its_password_and_the_ca(docs: Docs) -> 
     """Every container that talks to Trino (the layer jobs, the submitter's ledger row, the helm
     test) goes to the HTTPS port as the pipeline's user, with the password from the auth Secret
     and the CA mounted from the TLS Secret (that key alone)."""
-    from medallion.k8s.charts import pod_specs
+    from tests.charts import pod_specs
 
     values = chart_values()
     clients = 0

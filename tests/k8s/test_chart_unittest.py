@@ -7,8 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.charts import Helm
 
-from medallion.k8s.charts import CHARTS, Helm, cached_tool, charts_dir
+from medallion.k8s.charts import CHARTS, cached_tool, charts_dir
 
 # common is a library chart: nothing renders on its own, so it has no suites.
 TESTED_CHARTS = tuple(chart for chart in CHARTS if chart != "common")

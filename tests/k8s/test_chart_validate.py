@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.charts import KUBERNETES_VERSIONS, Kubeconform, embedded_spark_applications
 
-from medallion.k8s.charts import KUBERNETES_VERSIONS, Kubeconform, embedded_spark_applications
 from medallion.paths import project_dir
 
 Docs = list[dict[str, Any]]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.charts import PodSpec, dig, pod_specs
 
-from medallion.k8s.charts import PodSpec, dig, pod_specs
 from medallion.paths import charts_file
 from medallion.stack.config import StackConfig
 

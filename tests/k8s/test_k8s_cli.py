@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from kubernetes import client
+from tests.charts import Helm
 from typer.testing import CliRunner
 
 from medallion.k8s import runs
-from medallion.k8s.charts import Helm
 from medallion.k8s.cli import app
 
 

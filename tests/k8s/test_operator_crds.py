@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from tests.charts import crds_dir
 
 from medallion.k8s import operator
-from medallion.k8s.charts import crds_dir
 from medallion.paths import project_dir
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.charts import Helm, Kubeconform, embedded_spark_applications
 
 from medallion.k8s import submitter as sub
-from medallion.k8s.charts import Helm, Kubeconform, embedded_spark_applications
 
 Docs = list[dict[str, Any]]
 
