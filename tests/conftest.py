@@ -14,7 +14,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,12 +133,13 @@ class StackHandle:
     def scalar(self, statement: str) -> Any:
         return self.sql(statement).rows[0][0]
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run the medallion CLI against this stack, as a user would."""
-        env = {**os.environ, **self.cli_env()}
+    def cli(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the medallion CLI against this stack, as a user would (``env``: more variables)."""
         result = subprocess.run(
             [sys.executable, "-m", "medallion", *args],
-            env=env,
+            env={**os.environ, **self.cli_env(), **(env or {})},
             capture_output=True,
             text=True,
             check=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from medallion.generate import generate
 from medallion.landing import CATALOG, SCHEMA
 from medallion.load import load_dir
 from medallion.pipeline import run_pipeline
+from medallion.run.dbt import PROJECT_DIR_ENV, dbt_dir
 from medallion.timetravel import rollback, snapshots
 from medallion.trino_client import QueryError, query
 from tests.conftest import StackHandle
@@ -148,8 +150,22 @@ def test_rerun_changes_nothing(stack: StackHandle, pipeline: None) -> None:
     assert {m: gold_rows(stack.env, m) for m in MARTS} == before
 
 
-def test_failing_model_stops_the_run_and_is_recorded(stack: StackHandle, pipeline: None) -> None:
-    result = stack.cli("run", "all", "--vars", "{fail_model: brz_orders}", check=False)
+def failing_project(tmp_path: Path, model: str) -> Path:
+    """A copy of the dbt project in which ``model`` fails at run time: its pre-hook is a statement
+    Trino refuses (the product's models carry no test seam)."""
+    copy = tmp_path / "dbt"
+    shutil.copytree(dbt_dir(), copy, ignore=shutil.ignore_patterns("target", "logs"))
+    path = next(copy.glob(f"models/**/{model}.sql"))
+    hook = "{{ config(pre_hook=\"select cast('forced failure' as integer)\") }}\n"
+    path.write_text(hook + path.read_text())
+    return copy
+
+
+def test_failing_model_stops_the_run_and_is_recorded(
+    stack: StackHandle, pipeline: None, tmp_path: Path
+) -> None:
+    project = failing_project(tmp_path, "brz_orders")
+    result = stack.cli("run", "all", check=False, env={PROJECT_DIR_ENV: str(project)})
     assert result.returncode != 0
     message = " ".join((result.stdout + result.stderr).split())
     assert "bronze failed" in message and "brz_orders" in message
