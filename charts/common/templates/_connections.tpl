@@ -130,3 +130,23 @@ no command line expands them.
 {{- define "common.trino.tlsSecretName" -}}
 {{- printf "%s-trino-tls" .Release.Name -}}
 {{- end -}}
+
+{{/* The Secret with the Trino users' passwords: the trino chart's auth.existingSecret, else the
+one it generates. Called with (dict "auth" <the trino chart's auth values> "ctx" $). */}}
+{{- define "common.trino.authSecret" -}}
+{{- if (.auth).existingSecret -}}
+{{- tpl .auth.existingSecret .ctx -}}
+{{- else -}}
+{{- include "common.trino.authSecretName" .ctx -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret with Trino's CA (ca.crt): the trino chart's tls.existingSecret, else the one it
+generates. Called with (dict "tls" <the trino chart's tls values> "ctx" $). */}}
+{{- define "common.trino.tlsSecret" -}}
+{{- if (.tls).existingSecret -}}
+{{- tpl .tls.existingSecret .ctx -}}
+{{- else -}}
+{{- include "common.trino.tlsSecretName" .ctx -}}
+{{- end -}}
+{{- end -}}

@@ -54,10 +54,8 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- define "medallion.trinoAuthSecret" -}}
 {{- if .Values.query.existingSecret -}}
 {{- tpl .Values.query.existingSecret . -}}
-{{- else if (.Values.trino.auth).existingSecret -}}
-{{- tpl .Values.trino.auth.existingSecret . -}}
 {{- else -}}
-{{- include "common.trino.authSecretName" . -}}
+{{- include "common.trino.authSecret" (dict "auth" .Values.trino.auth "ctx" .) -}}
 {{- end -}}
 {{- end -}}
 
@@ -65,10 +63,8 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 {{- define "medallion.trinoCaSecret" -}}
 {{- if .Values.query.caSecret -}}
 {{- tpl .Values.query.caSecret . -}}
-{{- else if (.Values.trino.tls).existingSecret -}}
-{{- tpl .Values.trino.tls.existingSecret . -}}
 {{- else -}}
-{{- include "common.trino.tlsSecretName" . -}}
+{{- include "common.trino.tlsSecret" (dict "tls" .Values.trino.tls "ctx" .) -}}
 {{- end -}}
 {{- end -}}
 

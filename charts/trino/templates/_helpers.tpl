@@ -99,20 +99,12 @@ coordinator alone also gets the password file and its TLS keystore, readable by 
 
 {{/* The Secret with the users' passwords, password.db and shared-secret. */}}
 {{- define "trino.authSecretName" -}}
-{{- if .Values.auth.existingSecret -}}
-{{- tpl .Values.auth.existingSecret . -}}
-{{- else -}}
-{{- include "common.trino.authSecretName" . -}}
-{{- end -}}
+{{- include "common.trino.authSecret" (dict "auth" .Values.auth "ctx" .) -}}
 {{- end -}}
 
 {{/* The Secret with ca.crt and keystore.pem. */}}
 {{- define "trino.tlsSecretName" -}}
-{{- if .Values.tls.existingSecret -}}
-{{- tpl .Values.tls.existingSecret . -}}
-{{- else -}}
-{{- include "common.trino.tlsSecretName" . -}}
-{{- end -}}
+{{- include "common.trino.tlsSecret" (dict "tls" .Values.tls "ctx" .) -}}
 {{- end -}}
 
 {{/*
