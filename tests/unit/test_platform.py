@@ -89,7 +89,17 @@ def test_pidfile_ignores_dead_and_reused_pids(tmp_path: Path) -> None:
     pidfile.write(os.getpid())
     assert pidfile.read() == os.getpid()
     record = json.loads(pidfile.path.read_text())
-    pidfile.path.write_text(json.dumps({"pid": record["pid"], "start": record["start"] + 1}))
+    pidfile.path.write_text(json.dumps({"pid": record["pid"], "created": record["created"] + 1}))
+    assert pidfile.read() is None
+
+
+def test_pidfile_of_an_earlier_version_still_finds_its_process(tmp_path: Path) -> None:
+    """Earlier versions recorded the kernel's start time in clock ticks since boot."""
+    pidfile = Pidfile(tmp_path / "x.pid")
+    fields = Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    pidfile.path.write_text(json.dumps({"pid": os.getpid(), "start": int(fields[19])}))
+    assert pidfile.read() == os.getpid()
+    pidfile.path.write_text(json.dumps({"pid": os.getpid(), "start": int(fields[19]) + 100}))
     assert pidfile.read() is None
 
 

@@ -12,20 +12,39 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 
 class StackError(RuntimeError):
     """A component failed to start or stop; the message names it and says why."""
 
 
-def _start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), to tell a reused PID apart."""
+def _created(pid: int) -> float | None:
+    """When ``pid`` started (seconds since the epoch, to 10 ms), to tell a reused PID apart; None
+    if no such process runs."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return round(float(psutil.Process(pid).create_time()), 2)
+    except psutil.Error:
         return None
-    fields = stat.rsplit(")", 1)[1].split()
-    return int(fields[19])
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return False
+
+
+def _recorded_creation(record: Mapping[str, Any]) -> float | None:
+    """A PID file's start time; files of earlier versions hold the kernel's clock ticks since
+    boot (``start``), converted here so a stack they started is still found."""
+    if "created" in record:
+        return float(record["created"])
+    if "start" in record:
+        return round(float(psutil.boot_time()) + int(record["start"]) / os.sysconf("SC_CLK_TCK"), 2)
+    return None
 
 
 @dataclass(frozen=True)
@@ -34,7 +53,7 @@ class Pidfile:
 
     def write(self, pid: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"pid": pid, "start": _start_time(pid)}))
+        self.path.write_text(json.dumps({"pid": pid, "created": _created(pid)}))
 
     def read(self) -> int | None:
         """The recorded PID if that very process is still alive, else None."""
@@ -45,13 +64,9 @@ class Pidfile:
         except json.JSONDecodeError:
             return None
         pid = int(record["pid"])
-        start = _start_time(pid)
-        if start is None or start != record.get("start"):
+        created = _created(pid)
+        if created is None or created != _recorded_creation(record) or _zombie(pid):
             return None
-        with contextlib.suppress(OSError):
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state == "Z":
-                return None
         return pid
 
     def clear(self) -> None:
@@ -117,13 +132,9 @@ def alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    if _start_time(pid) is None:
+    if _created(pid) is None:
         return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    if state == "Z":
+    if _zombie(pid):
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
         return False
