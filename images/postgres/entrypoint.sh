@@ -6,6 +6,8 @@
 # create POSTGRES_DB (default: POSTGRES_USER), run /docker-entrypoint-initdb.d/* in name order
 # (*.sql and *.sql.gz through psql into POSTGRES_DB, *.sh sourced) on a server that listens on its
 # socket only. Then the server listens on every address with scram-sha-256 password auth.
+# POSTGRES_PASSWORD_FILE names a file holding the password (a mounted Secret); it wins over
+# POSTGRES_PASSWORD, so the password need not be in the process's environment.
 set -euo pipefail
 
 if [[ $# -eq 0 || $1 == -* ]]; then
@@ -21,6 +23,9 @@ POSTGRES_USER=${POSTGRES_USER:-postgres}
 POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
 INITDB_DIR=${INITDB_DIR:-/docker-entrypoint-initdb.d}
 SOCKET_DIR=${SOCKET_DIR:-/var/run/postgresql}
+if [[ -n ${POSTGRES_PASSWORD_FILE:-} ]]; then
+  POSTGRES_PASSWORD=$(<"$POSTGRES_PASSWORD_FILE")
+fi
 
 psql_init() {
   PGPASSWORD=$POSTGRES_PASSWORD psql -v ON_ERROR_STOP=1 --no-psqlrc --host "$SOCKET_DIR" \

@@ -41,8 +41,6 @@ ENV_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "the AWS SDK's default chain in the metastore reads env",
     "METASTORE_DB_PASSWORD": "metastore-site.xml expands ${env.NAME}; Hadoop reads no plain file",
     "SERVING_DB_PASSWORD": "Trino's serving catalog expands ${ENV:..} in both runtimes",
-    "POSTGRES_PASSWORD": "the image's entrypoint has no POSTGRES_PASSWORD_FILE",
-    "MINIO_ROOT_PASSWORD": "the server reads env; its *_FILE variant is not exercised",
     "TRINO_PASSWORD": "dbt's profile reads it with env_var() only; the ledger's client reads env",
     "TRINO_SHARED_SECRET": "Trino's config.properties expands ${ENV:..}; no file variant",
 }
@@ -129,10 +127,24 @@ def test_trino_credentials_are_found_by_the_scan(rendered: dict[str, Docs]) -> N
     assert "Secret/medallion-trino-tls/tls.key" in scanned
 
 
+def in_secret_mount(pod: PodSpec, container: dict[str, Any], path: str) -> bool:
+    """Whether ``path`` is a file of a Secret volume (or a projected one) the container mounts."""
+    volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"], {})
+        sources = [volume, *(dig(volume, "projected", "sources") or [])]
+        if not any("secret" in source for source in sources):
+            continue
+        if path.startswith(mount["mountPath"].rstrip("/") + "/"):
+            return True
+    return False
+
+
 def test_credentials_reach_containers_only_through_secrets(docs: Docs) -> None:
     """A credential-named variable comes from a secretKeyRef (never a literal), only the
-    documented ones are env at all, and no command or args expands one with $(NAME) (which would
-    put it on the process's command line)."""
+    documented ones are env at all, a ``*_FILE`` variable names a file of a mounted Secret, and
+    no command or args expands one with $(NAME) (which would put it on the process's command
+    line)."""
     failures = []
     for pod in pod_specs(docs):
         for c in pod.all_containers:
@@ -140,6 +152,10 @@ def test_credentials_reach_containers_only_through_secrets(docs: Docs) -> None:
             secret_env = set()
             for env in c.get("env") or []:
                 ref = dig(env, "valueFrom", "secretKeyRef")
+                if env["name"].endswith("_FILE") and "value" in env:
+                    if not in_secret_mount(pod, c, env["value"]):
+                        failures.append(f"{at}: {env['name']} names no file of a mounted Secret")
+                    continue
                 if ref is not None:
                     secret_env.add(env["name"])
                     if CREDENTIAL_NAME.search(env["name"]) and env["name"] not in ENV_CREDENTIALS:

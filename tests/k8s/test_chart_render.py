@@ -153,13 +153,16 @@ def test_external_endpoint_without_its_settings_fails(
 
 
 def test_credentials_only_from_secrets(docs: Docs) -> None:
-    """Every credential variable comes from a secretKeyRef, never a literal value."""
+    """Every credential variable comes from a secretKeyRef, never a literal value (a ``*_FILE``
+    variable names a mounted Secret's file: test_chart_hardening checks where it points)."""
     from tests.charts import pod_specs
 
     for pod in pod_specs(docs):
         for container in pod.all_containers:
             for env in container.get("env") or []:
                 name = env["name"]
+                if name.endswith("_FILE"):
+                    continue
                 credential = any(w in name for w in ("PASSWORD", "SECRET", "ACCESS_KEY"))
                 if credential or (name.endswith("_USER") and name != "TRINO_USER"):
                     source = env.get("valueFrom") or {}
