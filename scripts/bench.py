@@ -12,7 +12,8 @@ driver the silver run starts, this process, which runs dbt) and the load average
 
 It writes ``bench/results/<date>-<machine>.json`` and a PNG of time per layer against scale with
 the floor, and prints the change against ``bench/baseline.json``, flagging figures more than 20%
-worse (a missing baseline is written from this run; ``BENCH_UPDATE_BASELINE=1`` replaces it).
+worse (a missing baseline is written from this run; ``BENCH_UPDATE_BASELINE=1`` replaces it;
+the README's figures are written from the baseline with it).
 ``BENCH_MACHINE`` names the machine in the file name (default: architecture, cores, memory).
 """
 
@@ -44,10 +45,17 @@ from medallion.generate import generate
 from medallion.load import LoadedBatch, load_dir
 from medallion.pipeline import run_pipeline
 from medallion.stack import Stack, StackConfig
+from medallion.stack.config import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BASELINE = ROOT / "bench" / "baseline.json"
+#: The README's performance figures: the block between these lines, written from the baseline.
+README = ROOT / "README.md"
+README_BLOCK = (
+    "<!-- make bench writes this block from bench/baseline.json -->",
+    "<!-- end of the block make bench writes -->",
+)
 FLOOR = Path(__file__).resolve().parent / "bench_floor.py"
 LAYERS = ("bronze", "silver", "gold")
 MARTS = (
@@ -513,6 +521,41 @@ def report(entry: Mapping[str, Any]) -> None:
         print(f"  floor check ({step}; mart rows/mismatching): {rows}{'  MISMATCH' if bad else ''}")
 
 
+def readme_block(result: Mapping[str, Any]) -> str:
+    """The README's figures: the machine, the data and, per scale, each layer's time, the floor,
+    the incremental share and the peak memory, from one bench result."""
+    m, settings = result["machine"], result["settings"]
+    loads = [x for e in result["scales"] for x in (e["load_average_start"][0], e["load_1min_max"])]
+    lines = [
+        f"`make bench` of {result['date']} (commit {str(result['commit'])[:7]}) on {m['cores']} "
+        f"cores ({m['cpu']}) and {m['memory_bytes'] / GiB:.0f} GiB; {settings['days']} daily "
+        f"batches, then {settings['increment_days']} more; Spark on {settings['spark_cores']} "
+        f"cores; the 1-minute load average was {min(loads):.1f} to {max(loads):.1f}.",
+        "",
+        "| scale | records | bronze | silver | gold | pipeline | floor (DuckDB) | pipeline / floor "
+        "| +1 day, share of the full run | peak RSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in result["scales"]:
+        layers, inc = e["layers"], e["increment"]
+        lines.append(
+            f"| {e['scale']:g} | {e['data']['base_records']:,} "
+            + "".join(f"| {layers[layer]['seconds']:.0f} s " for layer in LAYERS)
+            + f"| {e['pipeline']['seconds']:.0f} s | {e['floor']['seconds']['total']:.1f} s "
+            f"| {e['ratio_to_floor']:.0f}x | {inc['seconds']:.0f} s, {inc['share']:.0%} "
+            f"| {e['pipeline']['peak_rss']['total'] / GiB:.1f} GiB |"
+        )
+    return "\n".join(lines)
+
+
+def write_readme(result: Mapping[str, Any]) -> None:
+    begin, end = README_BLOCK
+    text = README.read_text()
+    head, rest = text.split(begin + "\n", 1)
+    _, tail = rest.split(end, 1)
+    README.write_text(f"{head}{begin}\n{readme_block(result)}\n{end}{tail}")
+
+
 def main() -> None:
     days = int(os.environ.get("BENCH_DAYS", "30"))
     increment = int(os.environ.get("BENCH_INCREMENT_DAYS", "1"))
@@ -537,7 +580,7 @@ def main() -> None:
     stem = f"{result['date']}-{result['machine']['name']}"
     out = RESULTS / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as tmp:
-        ports = {n: free_port() for n in ("postgres", "s3", "metastore", "trino")}
+        ports = {n: free_port() for n in DEFAULT_PORTS}
         for scale in scales():
             entry = bench_scale(scale, Path(tmp), ports, days, increment)
             result["scales"].append(entry)
@@ -555,7 +598,8 @@ def main() -> None:
             print(f"{len(worse)} figure(s) more than {TOLERANCE:.0%} worse than the baseline")
     else:
         BASELINE.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote the baseline {BASELINE.relative_to(ROOT)} from this run")
+        write_readme(result)
+        print(f"wrote the baseline {BASELINE.relative_to(ROOT)} and the README's figures")
     mismatched = [
         f"scale {e['scale']:g} {step} {mart}"
         for e in result["scales"]
