@@ -18,5 +18,12 @@ def conf_file() -> Path:
 
 
 def spark_env(env: Mapping[str, str]) -> dict[str, str]:
-    """Process environment for a Spark JVM: the stack's variables and JDK 17."""
-    return {**os.environ, **env, "JAVA_HOME": str(java17().home), "PYSPARK_PYTHON": "python3"}
+    """Process environment for a local Spark JVM: the stack's variables, JDK 17, and the driver's
+    own listeners on loopback (Spark otherwise picks the host's first interface address)."""
+    return {
+        **os.environ,
+        **env,
+        "JAVA_HOME": str(java17().home),
+        "PYSPARK_PYTHON": "python3",
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
