@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from medallion import load_cli, runs_cli
 from medallion.cluster.cli import app as cluster_app
-from medallion.console import console, err, render_rows
+from medallion.console import console, emit, err, render_rows
 from medallion.images_cli import app as images_app
 from medallion.k8s.cli import app as k8s_app
 
@@ -220,11 +220,7 @@ def sql(
         raise fail(str(exc)) from exc
     except OSError as exc:
         raise fail(f"cannot reach Trino: {exc} (is the stack up? medallion stack status)") from exc
-    output = render_rows(result.columns, result.rows, fmt.value)
-    if isinstance(output, str):
-        print(output)
-    else:
-        console.print(output)
+    emit(render_rows(result.columns, result.rows, fmt.value))
 
 
 @app.command()
@@ -362,11 +358,7 @@ def maintain(
     with err.status(f"maintaining the tables of {', '.join(chosen)}"):
         result = run_maintenance(StackConfig.load().env(), retention_days, cores, chosen, echo=None)
     rows = [[t.get(key) for key in MAINTENANCE_COLUMNS.values()] for t in result.tables]
-    output = render_rows(list(MAINTENANCE_COLUMNS), rows, fmt.value)
-    if isinstance(output, str):
-        print(output)
-    else:
-        console.print(output)
+    emit(render_rows(list(MAINTENANCE_COLUMNS), rows, fmt.value))
     if not result.success:
         raise fail(result.error or "maintenance failed")
 

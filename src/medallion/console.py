@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 
 console = Console()
@@ -31,3 +31,12 @@ def render_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str)
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table
+
+
+def emit(output: str | RenderableType) -> None:
+    """Print rendered rows: text as it is (a pipe to jq must get the lines exactly, with no
+    wrapping or markup), a rich table through the console."""
+    if isinstance(output, str):
+        print(output)
+    else:
+        console.print(output)

@@ -23,7 +23,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from medallion.console import console, render_rows
+from medallion.console import console, emit, render_rows
 
 if TYPE_CHECKING:
     from medallion.accounting import FileAccount
@@ -131,12 +131,7 @@ def render(result: Result, fmt: str = "table", *, wide: bool = False) -> str | R
 
 
 def show(result: Result, fmt: str = "table", *, wide: bool = False) -> None:
-    output = render(result, fmt, wide=wide)
-    if isinstance(output, str):
-        # plain print: a pipe to jq must get the lines exactly, with no wrapping or markup
-        print(output)
-    else:
-        console.print(output)
+    emit(render(result, fmt, wide=wide))
 
 
 BatchOpt = Annotated[
