@@ -18,6 +18,7 @@ import yaml
 
 from medallion.artifacts import VERSIONS
 from medallion.k8s.charts import CHARTS, HelmError, cached_tool, charts_dir
+from medallion.k8s.operator import crds_dir
 
 UMBRELLA = "medallion"
 
@@ -30,13 +31,6 @@ POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template"),
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
-
-
-def crds_dir() -> Path:
-    """The Spark Operator CRDs, vendored from the pinned operator module."""
-    from medallion.k8s import operator
-
-    return operator.crds_dir()
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.charts import Helm, crds_dir
+from tests.charts import Helm
 
 from medallion.k8s.charts import charts_dir, helm_binary
+from medallion.k8s.operator import crds_dir
 from medallion.paths import project_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
