@@ -45,7 +45,7 @@ from medallion.generate import generate
 from medallion.load import LoadedBatch, load_dir
 from medallion.pipeline import run_pipeline
 from medallion.stack import Stack, StackConfig
-from medallion.stack.config import DEFAULT_PORTS
+from medallion.stack.engines import default_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -580,7 +580,7 @@ def main() -> None:
     stem = f"{result['date']}-{result['machine']['name']}"
     out = RESULTS / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as tmp:
-        ports = {n: free_port() for n in DEFAULT_PORTS}
+        ports = {n: free_port() for n in default_ports()}
         for scale in scales():
             entry = bench_scale(scale, Path(tmp), ports, days, increment)
             result["scales"].append(entry)

@@ -25,7 +25,7 @@ from medallion.cluster import addons, lifecycle, netns
 from medallion.cluster.build import bin_dir, build_all
 from medallion.cluster.config import ClusterConfig
 from medallion.stack import Stack, StackConfig
-from medallion.stack.config import DEFAULT_PORTS
+from medallion.stack.engines import default_ports
 from medallion.trino_client import Result, query
 from tests.cluster.kube import Kube
 
@@ -163,7 +163,7 @@ class StackHandle:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackHandle]:
     home = tmp_path_factory.mktemp("stack")
-    ports = {name: free_port() for name in DEFAULT_PORTS}
+    ports = {name: free_port() for name in default_ports()}
     cfg = StackConfig(home=home, ports=ports)
     cfg.save()
     stack = Stack(cfg)

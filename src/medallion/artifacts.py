@@ -1,11 +1,11 @@
-"""Fetch, verify and unpack the engines of the embedded stack into the cache directory.
+"""Fetch, verify and unpack what the embedded stack runs into the cache directory.
 
+The engines' modules (``medallion.stack.engines``) say what each needs; this module fetches it.
 Everything comes through the ordinary clients (Maven for the JVM artifacts, ``go install`` for
 helm and versitygw), so no download address is written here. Maven artifacts land in a Maven
 repository inside the cache (``<cache>/m2``) and are checked against the SHA-256 sums in
 ``artifacts.lock.json``; Go modules are checked by the Go checksum database. Unpacked folders
-carry a
-marker so a warm ``setup`` only re-checks what changed.
+carry a marker so a warm ``setup`` only re-checks what changed.
 """
 
 from __future__ import annotations
@@ -21,15 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from medallion.paths import cache_dir, project_dir
+from medallion.paths import cache_dir
 
 LOCK_FILE = Path(__file__).with_name("artifacts.lock.json")
 VERSIONS = tomllib.loads(Path(__file__).with_name("versions.toml").read_text())
-
-# Trino plugins the stack's catalogs use (iceberg, landing = hive, serving = postgresql); the
-# PostgreSQL connector maps PostGIS columns and fails to start without the Geometry type; the
-# password file that logs clients in comes with password-authenticators.
-TRINO_PLUGINS = ("iceberg", "hive", "postgresql", "geospatial", "password-authenticators")
 
 
 class SetupError(RuntimeError):
@@ -58,21 +53,6 @@ class MavenArtifact:
         return "/".join([*self.group.split("."), self.artifact, self.version, name])
 
 
-def trino_server() -> MavenArtifact:
-    # The full server tarball: trino-postgresql is not published to Maven Central as a plugin zip.
-    return MavenArtifact("io.trino", "trino-server", VERSIONS["trino"], "tar.gz")
-
-
-def metastore_tarball() -> MavenArtifact:
-    return MavenArtifact(
-        "org.apache.hive",
-        "hive-standalone-metastore-server",
-        VERSIONS["hive_metastore"],
-        "tar.gz",
-        "bin",
-    )
-
-
 def spark_jars() -> list[MavenArtifact]:
     ice, spark, scala = VERSIONS["iceberg"], VERSIONS["spark"], VERSIONS["scala"]
     return [
@@ -96,28 +76,12 @@ class Layout:
         return self.root / "bin"
 
     @property
-    def trino_home(self) -> Path:
-        return self.root / f"trino-server-{VERSIONS['trino']}"
-
-    @property
-    def metastore_home(self) -> Path:
-        return self.root / f"apache-hive-metastore-{VERSIONS['hive_metastore']}-bin"
-
-    @property
-    def metastore_extra(self) -> Path:
-        return self.root / f"metastore-extra-{VERSIONS['hadoop_metastore']}"
-
-    @property
     def spark_jars(self) -> list[Path]:
         return [self.m2 / a.repo_path for a in spark_jars()]
 
     @property
     def helm(self) -> Path:
         return self.bin / "helm"
-
-    @property
-    def versitygw(self) -> Path:
-        return self.bin / "versitygw"
 
     @property
     def log(self) -> Path:
@@ -191,7 +155,7 @@ def require_tool(name: str, how: str) -> str:
     return found
 
 
-def _mvn(lay: Layout, *args: str) -> None:
+def mvn(lay: Layout, *args: str) -> None:
     mvn = require_tool("mvn", "install Maven 3.8+ (Debian/Ubuntu: apt-get install maven)")
     lay.root.mkdir(parents=True, exist_ok=True)
     _run([mvn, "-B", "-q", f"-Dmaven.repo.local={lay.m2}", *args], lay.log)
@@ -200,12 +164,12 @@ def _mvn(lay: Layout, *args: str) -> None:
 def fetch_maven(lay: Layout, artifact: MavenArtifact, verifier: Verifier) -> Path:
     path = lay.m2 / artifact.repo_path
     if not path.exists():
-        _mvn(lay, "dependency:get", "-Dtransitive=false", f"-Dartifact={artifact.coords}")
+        mvn(lay, "dependency:get", "-Dtransitive=false", f"-Dartifact={artifact.coords}")
     verifier.check(path)
     return path
 
 
-def _extract(archive: Path, dest: Path, prune: Callable[[Path], None] | None = None) -> None:
+def extract(archive: Path, dest: Path, prune: Callable[[Path], None] | None = None) -> None:
     """Unpack ``archive`` (its top folder stripped) into ``dest``, then let ``prune`` trim it.
 
     GNU tar does it in seconds; Python's tarfile, the fallback, resolves the Trino tarball's many
@@ -235,61 +199,13 @@ def _extract(archive: Path, dest: Path, prune: Callable[[Path], None] | None = N
     tmp.rename(dest)
 
 
-def _unpacked(dest: Path, source: Path, extract: Callable[[], None], extract_key: str = "") -> None:
+def unpacked(dest: Path, source: Path, extract: Callable[[], None], extract_key: str = "") -> None:
     """Run ``extract`` unless ``dest`` was unpacked from ``source`` with the same selection."""
     marker = dest / ".unpacked-from"
     if marker.exists() and marker.read_text() == f"{source.name} {extract_key}":
         return
     extract()
     marker.write_text(f"{source.name} {extract_key}")
-
-
-def setup_trino(lay: Layout, verifier: Verifier) -> None:
-    tarball = fetch_maven(lay, trino_server(), verifier)
-
-    def prune(root: Path) -> None:
-        for plugin in (root / "plugin").iterdir():
-            if plugin.name not in TRINO_PLUGINS:
-                shutil.rmtree(plugin)
-
-    _unpacked(
-        lay.trino_home,
-        tarball,
-        lambda: _extract(tarball, lay.trino_home, prune),
-        extract_key=",".join(TRINO_PLUGINS),
-    )
-
-
-def metastore_extra_versions() -> list[str]:
-    """The properties scripts/deps/metastore/pom.xml leaves to versions.toml, as Maven flags
-    (images/hive-metastore passes the same ones from its build args)."""
-    return [
-        f"-Dhadoop.version={VERSIONS['hadoop_metastore']}",
-        f"-Dpostgresql.version={VERSIONS['postgresql_jdbc']}",
-    ]
-
-
-def setup_metastore(lay: Layout, verifier: Verifier) -> None:
-    tarball = fetch_maven(lay, metastore_tarball(), verifier)
-    _unpacked(lay.metastore_home, tarball, lambda: _extract(tarball, lay.metastore_home))
-    pom = project_dir() / "scripts" / "deps" / "metastore" / "pom.xml"
-    stamp = lay.metastore_extra / ".pom-sha256"
-    versions = metastore_extra_versions()
-    pom_sum = " ".join([sha256_of(pom), *versions])
-    if not stamp.exists() or stamp.read_text() != pom_sum:
-        shutil.rmtree(lay.metastore_extra, ignore_errors=True)
-        _mvn(
-            lay,
-            "-f",
-            str(pom),
-            *versions,
-            "dependency:copy-dependencies",
-            "-DincludeScope=runtime",
-            f"-DoutputDirectory={lay.metastore_extra}",
-        )
-        stamp.write_text(pom_sum)
-    for jar in sorted(lay.metastore_extra.glob("*.jar")):
-        verifier.check(jar)
 
 
 def setup_spark(lay: Layout, verifier: Verifier) -> None:
@@ -314,19 +230,21 @@ def setup_helm(lay: Layout, _verifier: Verifier) -> None:
     go_install(lay, "helm.sh/helm/v3/cmd/helm", VERSIONS["helm"], lay.helm)
 
 
-def setup_versitygw(lay: Layout, _verifier: Verifier) -> None:
-    go_install(
-        lay, "github.com/versity/versitygw/cmd/versitygw", VERSIONS["versitygw"], lay.versitygw
-    )
+@dataclass(frozen=True)
+class SetupStep:
+    """One thing ``medallion setup`` fetches. Steps of one lane run one after the other (the
+    Maven lane shares one local repository); lanes run side by side."""
+
+    name: str
+    run: Callable[[Layout, Verifier], None]
+    lane: str
 
 
-STEPS: dict[str, Callable[[Layout, Verifier], None]] = {
-    "trino": setup_trino,
-    "hive-metastore": setup_metastore,
-    "spark jars": setup_spark,
-    "versitygw": setup_versitygw,
-    "helm": setup_helm,
-}
+# What the pipeline's tools need besides the engines (each engine lists its own steps).
+TOOL_STEPS = (
+    SetupStep("spark jars", setup_spark, lane="maven"),
+    SetupStep("helm", setup_helm, lane="helm"),
+)
 
 
 def iter_files(root: Path) -> Iterator[Path]:

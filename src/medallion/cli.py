@@ -49,14 +49,17 @@ def setup(
     """Fetch and verify the engines into the cache (idempotent; a warm run only re-checks)."""
     from medallion import artifacts
     from medallion.jdk import JdkNotFoundError, java17, java25
+    from medallion.stack.engines import setup_steps
 
     lay = artifacts.layout()
     lay.root.mkdir(parents=True, exist_ok=True)
     verifier = artifacts.Verifier(lay.root, update=update_lock)
     began = time.monotonic()
-    # Maven downloads run one after the other; the two Go builds (the slow part of a cold setup)
-    # run beside them.
-    lanes = [["trino", "hive-metastore", "spark jars"], ["versitygw"], ["helm"]]
+    # Maven downloads run one after the other; the Go builds (the slow part of a cold setup) run
+    # beside them.
+    lanes: dict[str, list[artifacts.SetupStep]] = {}
+    for one in setup_steps():
+        lanes.setdefault(one.lane, []).append(one)
     with (
         Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
@@ -64,16 +67,18 @@ def setup(
         ThreadPoolExecutor(max_workers=len(lanes)) as pool,
     ):
         tasks = {
-            name: progress.add_task(name, total=1, start=False) for lane in lanes for name in lane
+            one.name: progress.add_task(one.name, total=1, start=False)
+            for lane in lanes.values()
+            for one in lane
         }
 
-        def run_lane(lane: list[str]) -> None:
-            for name in lane:
-                progress.start_task(tasks[name])
-                artifacts.STEPS[name](lay, verifier)
-                progress.update(tasks[name], completed=1, description=f"{name} [green]ok")
+        def run_lane(lane: list[artifacts.SetupStep]) -> None:
+            for one in lane:
+                progress.start_task(tasks[one.name])
+                one.run(lay, verifier)
+                progress.update(tasks[one.name], completed=1, description=f"{one.name} [green]ok")
 
-        futures = {pool.submit(run_lane, lane): lane for lane in lanes}
+        futures = {pool.submit(run_lane, lane): lane for lane in lanes.values()}
         for future in as_completed(futures):
             try:
                 future.result()
@@ -146,7 +151,7 @@ def stack_status(
 @stack_app.command("logs")
 def stack_logs(
     component: Annotated[
-        str | None, typer.Argument(help="postgres, s3, metastore or trino")
+        str | None, typer.Argument(help="a component, as `medallion stack status` names it")
     ] = None,
     lines: Annotated[int, typer.Option("-n", help="lines from the end")] = 40,
 ) -> None:
@@ -160,7 +165,8 @@ def stack_logs(
         try:
             comp = stack.component(name)
         except KeyError as exc:
-            raise fail(f"unknown component {name!r}") from exc
+            known = ", ".join(c.name for c in stack.components)
+            raise fail(f"unknown component {name!r} (the stack runs {known})") from exc
         console.rule(f"{name} ({comp.log})")
         console.print(tail(comp.log, lines), markup=False, highlight=False)
 

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from medallion.artifacts import TRINO_PLUGINS
 from medallion.paths import cache_dir, project_dir
+from medallion.stack.engines import trino
 
 VERSIONS: Mapping[str, str] = tomllib.loads(Path(__file__).with_name("versions.toml").read_text())
 
@@ -132,7 +132,7 @@ IMAGES: dict[str, Image] = {
             "trino",
             {"TRINO_VERSION": "trino"},
             # the plugins the catalogs use, as the embedded stack keeps them
-            fixed_args={"TRINO_PLUGINS": " ".join(TRINO_PLUGINS)},
+            fixed_args={"TRINO_PLUGINS": " ".join(trino.PLUGINS)},
         ),
         Image(
             "dbt",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from medallion.s3 import s3_client
@@ -23,6 +25,30 @@ def test_status_reports_every_component_ready(stack: StackHandle) -> None:
     result = stack.cli("stack", "status", "--format", "json")
     states = {row["component"]: row["state"] for row in map(json.loads, result.stdout.splitlines())}
     assert states == {"postgres": "ready", "s3": "ready", "metastore": "ready", "trino": "ready"}
+
+
+def loopback(ip: str) -> bool:
+    address = ipaddress.ip_address(ip)
+    mapped = getattr(address, "ipv4_mapped", None)  # a JVM's IPv4 socket shows as ::ffff:a.b.c.d
+    return (mapped or address).is_loopback
+
+
+def test_every_engine_listens_on_loopback_only(stack: StackHandle) -> None:
+    """The stack's engines serve this host's own processes: each listens on its ports, on
+    loopback and nowhere else (a listener on every interface would serve the host's network)."""
+    for comp in stack.stack.components:
+        pid = comp.pid()
+        assert pid is not None, comp.name
+        root = psutil.Process(pid)
+        listening = {
+            (conn.laddr.ip, conn.laddr.port)
+            for proc in [root, *root.children(recursive=True)]
+            for conn in proc.net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        }
+        assert all(loopback(ip) for ip, _ in listening), (comp.name, listening)
+        ports = {stack.stack.cfg.ports[key] for key in comp.ports}
+        assert ports <= {port for _, port in listening}, (comp.name, listening)
 
 
 def test_trino_table_is_read_by_spark_and_spark_table_by_trino(

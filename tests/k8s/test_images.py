@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from medallion import images
-from medallion.artifacts import metastore_extra_versions
 from medallion.paths import project_dir
+from medallion.stack.engines import metastore, trino
 
 ROOT = project_dir()
 VERSIONS = tomllib.loads((ROOT / "src" / "medallion" / "versions.toml").read_text())
@@ -266,7 +266,7 @@ def test_hive_metastore_image_uses_the_embedded_stacks_jars() -> None:
     assert "<hadoop.version>" not in pom and "<postgresql.version>" not in pom
     assert '"-Dhadoop.version=${HADOOP_VERSION}"' in dockerfile
     assert '"-Dpostgresql.version=${POSTGRESQL_JDBC_VERSION}"' in dockerfile
-    assert metastore_extra_versions() == [
+    assert metastore.extra_versions() == [
         f"-Dhadoop.version={VERSIONS['hadoop_metastore']}",
         f"-Dpostgresql.version={VERSIONS['postgresql_jdbc']}",
     ]
@@ -281,9 +281,7 @@ def test_maven_artifacts_are_checked_against_the_lock(name: str) -> None:
 
 
 def test_trino_image_keeps_the_catalogs_plugins() -> None:
-    from medallion.artifacts import TRINO_PLUGINS
-
-    assert images.IMAGES["trino"].build_args()["TRINO_PLUGINS"].split() == list(TRINO_PLUGINS)
+    assert images.IMAGES["trino"].build_args()["TRINO_PLUGINS"].split() == list(trino.PLUGINS)
 
 
 def test_committed_files_name_no_registry_host_or_machine_path() -> None:

@@ -13,7 +13,7 @@ import pytest
 from medallion import dependencies
 from medallion.run.dbt import NodeResult, named
 from medallion.stack import StackConfig
-from medallion.stack.config import DEFAULT_PORTS
+from medallion.stack.engines import default_ports
 from tests.conftest import REPO, free_port
 
 
@@ -26,7 +26,7 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 @pytest.fixture
 def dead_stack(tmp_path: Path) -> StackConfig:
-    ports = {name: free_port() for name in DEFAULT_PORTS}
+    ports = {name: free_port() for name in default_ports()}
     cfg = StackConfig(home=tmp_path / "stack", ports=ports)
     cfg.save()
     return cfg

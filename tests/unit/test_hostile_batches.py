@@ -28,7 +28,7 @@ from medallion.load import (
 )
 from medallion.records import MAX_LINE_CHARS, Record, records
 from medallion.stack import StackConfig
-from medallion.stack.config import DEFAULT_PORTS
+from medallion.stack.engines import default_ports
 from tests import hostile
 from tests.conftest import REPO, free_port
 
@@ -193,7 +193,7 @@ def test_the_batch_limit_has_one_home_and_says_how_to_change_it(good: Path) -> N
 
 @pytest.fixture(scope="module")
 def dead_stack(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    ports = {name: free_port() for name in DEFAULT_PORTS}
+    ports = {name: free_port() for name in default_ports()}
     cfg = StackConfig(home=tmp_path_factory.mktemp("stack"), ports=ports)
     cfg.save()
     env = {"MEDALLION_HOME": str(cfg.home), "COLUMNS": "300"}

@@ -13,7 +13,8 @@ from medallion import artifacts, sparkconf
 from medallion.jdk import _major_of
 from medallion.load import LoadError, count_rows, find_batches, read_header, table_of
 from medallion.paths import charts_file
-from medallion.stack.config import DEFAULT_PORTS, StackConfig
+from medallion.stack.config import StackConfig
+from medallion.stack.engines import default_ports, metastore, trino
 from medallion.stack.process import Pidfile, port_free
 from medallion.timetravel import split
 
@@ -64,10 +65,10 @@ def test_every_placeholder_of_the_shared_config_files_is_set_by_the_stack(tmp_pa
 def test_stack_config_ports_env_over_saved_over_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in DEFAULT_PORTS:
+    for name in default_ports():
         monkeypatch.delenv(f"MEDALLION_{name.upper()}_PORT", raising=False)
-    assert StackConfig.load(tmp_path).ports == DEFAULT_PORTS
-    StackConfig(home=tmp_path, ports={**DEFAULT_PORTS, "trino": 1234}).save()
+    assert StackConfig.load(tmp_path).ports == default_ports()
+    StackConfig(home=tmp_path, ports={**default_ports(), "trino": 1234}).save()
     assert StackConfig.load(tmp_path).ports["trino"] == 1234
     monkeypatch.setenv("MEDALLION_TRINO_PORT", "4321")
     assert StackConfig.load(tmp_path).ports["trino"] == 4321
@@ -183,8 +184,20 @@ def test_verifier_rejects_and_removes_a_file_with_the_wrong_checksum(
 def test_lock_covers_every_maven_artifact_the_setup_fetches() -> None:
     lock = json.loads(artifacts.LOCK_FILE.read_text())
     for artifact in [
-        artifacts.trino_server(),
-        artifacts.metastore_tarball(),
+        trino.server_tarball(),
+        metastore.tarball(),
         *artifacts.spark_jars(),
     ]:
         assert f"m2/{artifact.repo_path}" in lock
+
+
+def test_the_engine_registry_gives_each_port_and_setup_step_one_owner() -> None:
+    from medallion.stack.engines import ENGINES, setup_steps
+
+    keys = [key for engine in ENGINES for key in engine.ports]
+    numbers = [port for engine in ENGINES for port in engine.ports.values()]
+    assert len(set(keys)) == len(keys) and len(set(numbers)) == len(numbers)
+    names = [one.name for one in setup_steps()]
+    assert len(set(names)) == len(names)
+    assert {"trino", "hive-metastore", "versitygw", "spark jars", "helm"} <= set(names)
+    assert [engine.name for engine in ENGINES] == ["postgres", "s3", "metastore", "trino"]

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from medallion.artifacts import Layout, layout
-from medallion.stack.components import Component, components
 from medallion.stack.config import StackConfig
+from medallion.stack.engines import Component, components
 from medallion.stack.process import StackError, port_free
 
 __all__ = ["ComponentStatus", "Stack", "StackConfig", "StackError"]

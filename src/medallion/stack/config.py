@@ -1,8 +1,9 @@
 """A stack's settings: its state directory, ports and generated credentials.
 
-Ports come from the environment (``MEDALLION_<COMPONENT>_PORT``), else from the stack's
-``stack.json`` (written by the first ``up``), else the defaults below, which sit away from the
-engines' usual ports so that a stack does not collide with a system PostgreSQL or MinIO.
+Ports come from the environment (``MEDALLION_<KEY>_PORT``), else from the stack's
+``stack.json`` (written by the first ``up``), else the engines' defaults (``stack.engines``), which
+sit away from the engines' usual ports so that a stack does not collide with a system PostgreSQL or
+MinIO.
 Credentials are generated once per stack and kept in ``credentials.json`` (mode 0600); a stack made
 before a credential existed gains it on its next use. Clients reach Trino over TLS (its
 certificate, self-signed per stack, in ``trino/tls/``) as the pipeline's Trino user.
@@ -19,18 +20,17 @@ from pathlib import Path
 from medallion.paths import home_dir
 from medallion.trino_client import pipeline_user, users
 
-# trino: node-to-node traffic and the probes (clients are refused there); trino_https: clients.
-DEFAULT_PORTS: dict[str, int] = {
-    "postgres": 15432,
-    "s3": 19000,
-    "metastore": 19083,
-    "trino": 18080,
-    "trino_https": 18443,
-}
 BUCKET = "warehouse"
 REGION = "us-east-1"
 METASTORE_DB = "metastore"
 SERVING_DB = "serving"
+
+
+def _default_ports() -> dict[str, int]:
+    # imported here: the engines' modules import this one
+    from medallion.stack.engines import default_ports
+
+    return default_ports()
 
 
 def write_private(path: Path, text: str) -> None:
@@ -70,13 +70,13 @@ class Credentials:
 @dataclass(frozen=True)
 class StackConfig:
     home: Path
-    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    ports: dict[str, int] = field(default_factory=_default_ports)
     host: str = "127.0.0.1"
 
     @staticmethod
     def load(home: Path | None = None) -> StackConfig:
         home = (home or home_dir()).resolve()
-        ports = dict(DEFAULT_PORTS)
+        ports = _default_ports()
         saved = home / "stack.json"
         if saved.exists():
             ports.update(json.loads(saved.read_text()).get("ports", {}))
