@@ -240,11 +240,8 @@ class SetupStep:
     lane: str
 
 
-# What the pipeline's tools need besides the engines (each engine lists its own steps).
-TOOL_STEPS = (
-    SetupStep("spark jars", setup_spark, lane="maven"),
-    SetupStep("helm", setup_helm, lane="helm"),
-)
+# What the tools need besides the engines (each engine lists its own steps).
+TOOL_STEPS = (SetupStep("helm", setup_helm, lane="helm"),)
 
 
 def iter_files(root: Path) -> Iterator[Path]:

@@ -305,7 +305,6 @@ class Layer(StrEnum):
 @app.command()
 def run(
     layer: Annotated[Layer, typer.Argument(help="bronze, silver, gold or all")],
-    cores: Annotated[int, typer.Option(help="local Spark cores for silver")] = 2,
     dbt_vars: Annotated[
         str | None, typer.Option("--vars", help="dbt vars as YAML, e.g. '{batch: 2018-01-02}'")
     ] = None,
@@ -319,9 +318,7 @@ def run(
     """Run a layer (or all, in order) on the embedded stack, with progress and a summary."""
     from medallion.pipeline import run_pipeline
 
-    results = run_pipeline(
-        layer.value, cores=cores, dbt_vars=dbt_vars, freshness=not skip_freshness
-    )
+    results = run_pipeline(layer.value, dbt_vars=dbt_vars, freshness=not skip_freshness)
     if not results[-1].success:
         raise typer.Exit(1)
 
@@ -352,7 +349,6 @@ def maintain(
     namespaces: Annotated[
         str, typer.Option(help="comma-separated namespaces of the iceberg catalog")
     ] = "bronze,silver",
-    cores: Annotated[int, typer.Option(help="local Spark cores")] = 2,
     fmt: Annotated[Format, typer.Option("--format", help="table, csv or json")] = Format.table,
 ) -> None:
     """Compact small data files, expire old snapshots and remove orphan files of every Iceberg
@@ -362,7 +358,7 @@ def maintain(
 
     chosen = [n.strip() for n in namespaces.split(",") if n.strip()]
     with err.status(f"maintaining the tables of {', '.join(chosen)}"):
-        result = run_maintenance(StackConfig.load().env(), retention_days, cores, chosen, echo=None)
+        result = run_maintenance(StackConfig.load().env(), retention_days, chosen, echo=None)
     rows = [[t.get(key) for key in MAINTENANCE_COLUMNS.values()] for t in result.tables]
     emit(render_rows(list(MAINTENANCE_COLUMNS), rows, fmt.value))
     if not result.success:
@@ -433,7 +429,6 @@ def demo(
     scale: Annotated[float, typer.Option(help="1 = the real Olist row counts")] = 0.1,
     days: Annotated[int, typer.Option(help="number of daily batches")] = 3,
     seed: Annotated[int, typer.Option(help="random seed")] = 42,
-    cores: Annotated[int, typer.Option(help="local Spark cores for silver")] = 2,
     report: Annotated[Path | None, typer.Option(help="HTML report path")] = None,
 ) -> None:
     """What `make run` does: start the stack, generate and load data, run all layers, report."""
@@ -468,7 +463,7 @@ def demo(
     console.print(
         f"loaded {len(loaded)} new batches" if loaded else "every batch is already loaded"
     )
-    results = run_pipeline("all", cores=cores, env=env, home=stack.cfg.home)
+    results = run_pipeline("all", env=env, home=stack.cfg.home)
     if not results[-1].success:
         raise typer.Exit(1)
     console.print(render_rows(["KPI", "value"], kpis(env), "table"))

@@ -27,6 +27,7 @@ S3 = "S3"
 METASTORE = "the Hive Metastore"
 METASTORE_DB = "PostgreSQL (the metastore's database)"
 SERVING = "PostgreSQL (the serving store and run ledger)"
+SPARK = "Spark"
 
 #: The first rule whose pattern occurs in an error's text names the component that failed. The
 #: metastore's database comes before the metastore (the metastore reports its database's outage
@@ -70,6 +71,16 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        # the Spark Connect client's words when the embedded stack's Spark server is down or dies
+        # under a running statement (gRPC's; a Java error inside Spark is reported as such)
+        SPARK,
+        re.compile(
+            r"StatusCode\.UNAVAILABLE|failed to connect to all addresses|\[RETRIES_EXCEEDED\]"
+            r"|SPARK_CONNECT_SESSION_NOT_FOUND|INVALID_HANDLE\.SESSION_NOT_FOUND",
+            re.IGNORECASE,
+        ),
+    ),
+    (
         # the Python client's words (dbt-trino's, medallion's) when Trino itself is down or dies
         # under a running statement: no Java server writes them
         TRINO,
@@ -108,6 +119,8 @@ def address(component: str, env: Mapping[str, str]) -> str | None:
         return env.get("S3_ENDPOINT") or None
     if component == METASTORE:
         return env.get("HIVE_METASTORE_URI") or None
+    if component == SPARK:
+        return env.get("MEDALLION_SPARK_REMOTE") or None
     prefix = "METASTORE_DB" if component == METASTORE_DB else "SERVING_DB"
     host, port = env.get(f"{prefix}_HOST"), env.get(f"{prefix}_PORT")
     return f"{host}:{port}" if host and port else None
@@ -188,3 +201,19 @@ def check(env: Mapping[str, str]) -> None:
     if tables:
         table = str(tables[0][0])
         probe(S3, f'select "$path" from {landing.CATALOG}.{landing.SCHEMA}."{table}" limit 1')
+
+
+def check_spark(env: Mapping[str, str]) -> None:
+    """Raise ``UnreachableError`` unless the embedded stack's Spark takes connections (the
+    Spark Connect client would otherwise retry for minutes before it says so)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from medallion.trino_client import UnreachableError
+
+    remote = env["MEDALLION_SPARK_REMOTE"]
+    where = urlsplit(remote)
+    try:
+        socket.create_connection((where.hostname or "", where.port or 0), timeout=3).close()
+    except OSError as exc:
+        raise UnreachableError(sentence(SPARK, f"{remote}: {exc}", env)) from exc

@@ -18,13 +18,13 @@ SPOOL = "ledger-spool"
 
 
 def run_one(
-    env: Mapping[str, str], layer: str, cores: int, dbt_vars: str | None, freshness: bool = True
+    env: Mapping[str, str], layer: str, dbt_vars: str | None, freshness: bool = True
 ) -> LayerResult:
     extra = ["--vars", dbt_vars] if dbt_vars else []
     if layer == "silver":
         from medallion.run.silver import run_silver  # type: ignore[import-not-found,unused-ignore]
 
-        result: LayerResult = run_silver(env, cores=cores, extra_dbt_args=extra).layer_result()
+        result: LayerResult = run_silver(env, extra_dbt_args=extra).layer_result()
         return result
     with console.status(f"{layer}: starting dbt") as status:
         return run_layer(
@@ -53,7 +53,6 @@ def run_and_record(
     env: Mapping[str, str],
     layer: str,
     pipeline_id: str,
-    cores: int,
     dbt_vars: str | None,
     freshness: bool = True,
     spool: Path | None = None,
@@ -64,14 +63,13 @@ def run_and_record(
         env,
         layer,
         pipeline_id,
-        lambda: run_one(env, layer, cores, dbt_vars, freshness),
+        lambda: run_one(env, layer, dbt_vars, freshness),
         spool=spool,
     )
 
 
 def run_pipeline(
     layer: str,
-    cores: int = 2,
     dbt_vars: str | None = None,
     env: Mapping[str, str] | None = None,
     freshness: bool = True,
@@ -94,7 +92,7 @@ def run_pipeline(
     results = []
     for name in layers:
         try:
-            result = run_and_record(env, name, pipeline_id, cores, dbt_vars, freshness, spool)
+            result = run_and_record(env, name, pipeline_id, dbt_vars, freshness, spool)
         except lock.LayerBusyError as exc:
             err.print(f"[bold red]error:[/] refused: {exc}", highlight=False)
             results.append(LayerResult(name, False, 0.0, error=f"refused: {exc}"))

@@ -56,9 +56,26 @@ def build_session(
 ) -> Any:
     """A Spark application's session: the shared conf (placeholders filled) on top of what
     spark-submit or the operator already decided (master, executors, jars); ``overrides`` are
-    what only an in-process session decides itself (its master, jars and driver memory)."""
+    what only an in-process session decides itself (its master, jars and driver memory). With
+    ``SPARK_REMOTE`` in ``env``, a Spark Connect session of that server, which runs the conf."""
     from pyspark.sql import SparkSession
 
+    remote = env.get("SPARK_REMOTE")
+    if remote:  # the embedded stack's Spark Connect server, started with this same conf
+        import warnings
+
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+
+        # dbt-spark asks each session for Hive support, which the server already runs (the conf's
+        # catalogImplementation), and pyspark warns on every model that it cannot be changed
+        warnings.filterwarnings("ignore", message="Failed to set spark.sql.catalogImplementation")
+
+        connect: Any = SparkSession.builder
+        session = connect.remote(remote).appName(app_name).getOrCreate()
+        # The client's default retries wait out a dead server for 10 minutes; a local server
+        # that does not answer within about 10 s is down, and the run says so.
+        session.client.set_retry_policies([DefaultPolicy(max_retries=5, max_backoff=5_000)])
+        return session
     builder = SparkSession.builder.appName(app_name)
     for key, value in {**load(conf_path, env), **(overrides or {})}.items():
         builder = builder.config(key, value)

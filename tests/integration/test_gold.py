@@ -65,7 +65,7 @@ def pipeline(stack: StackHandle, olist: Path, batches: list[str]) -> Iterator[No
     """Load the three batches one after the other, running all layers after each."""
     for i, batch in enumerate(batches):
         load_dir(stack.env, olist, batch)
-        results = run_pipeline("all", cores=2, env=stack.env)
+        results = run_pipeline("all", env=stack.env)
         assert [r.layer for r in results] == ["bronze", "silver", "gold"], results[-1].error
         assert all(r.success for r in results), results[-1].error
         if i == 0:
@@ -145,7 +145,7 @@ def test_the_report_renders_in_a_browser(
 
 def test_rerun_changes_nothing(stack: StackHandle, pipeline: None) -> None:
     before = {m: gold_rows(stack.env, m) for m in MARTS}
-    results = run_pipeline("all", cores=2, env=stack.env)
+    results = run_pipeline("all", env=stack.env)
     assert all(r.success for r in results), results[-1].error
     assert {m: gold_rows(stack.env, m) for m in MARTS} == before
 

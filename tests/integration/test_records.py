@@ -84,7 +84,7 @@ def landed(stack: StackHandle, tmp_path_factory: pytest.TempPathFactory) -> Land
     load_dir(stack.env, out, data.batch)
     bronze = run_layer(stack.env, "bronze")
     assert bronze.success, bronze.error
-    silver = run_silver(stack.env, cores=2, echo=None)
+    silver = run_silver(stack.env, echo=None)
     assert silver.success, f"silver failed: {silver.error} (log: {silver.log_file})"
     return data
 
@@ -272,7 +272,7 @@ def test_a_column_a_later_file_adds_flows_into_silver(
     load_dir(stack.env, tmp_path, later)
     bronze = run_layer(stack.env, "bronze")
     assert bronze.success, bronze.error
-    silver = run_silver(stack.env, cores=2, echo=None)
+    silver = run_silver(stack.env, echo=None)
     assert silver.success, f"silver failed: {silver.error} (log: {silver.log_file})"
 
     assert set(

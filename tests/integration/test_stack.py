@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def test_status_reports_every_component_ready(stack: StackHandle) -> None:
     result = stack.cli("stack", "status", "--format", "json")
     states = {row["component"]: row["state"] for row in map(json.loads, result.stdout.splitlines())}
-    assert states == {"postgres": "ready", "s3": "ready", "metastore": "ready", "trino": "ready"}
+    assert states == dict.fromkeys(["postgres", "s3", "metastore", "trino", "spark"], "ready")
 
 
 def loopback(ip: str) -> bool:
@@ -137,20 +137,22 @@ def test_down_then_up_keeps_data_and_up_twice_is_a_noop(stack: StackHandle) -> N
     stack.sql("drop table if exists iceberg.durable.keep")
     stack.sql("create table iceberg.durable.keep as select 7 as n")
     before = _pids(stack)
-    assert len(before) == 4
+    assert len(before) == len(stack.stack.components)
 
     assert stack.stack.up() == {}, "up on a running stack must start nothing"
     assert _pids(stack) == before
 
+    engines = sorted(comp.name for comp in stack.stack.components)
+    assert engines == ["metastore", "postgres", "s3", "spark", "trino"]
     stopped = stack.stack.down()
-    assert sorted(stopped) == ["metastore", "postgres", "s3", "trino"]
+    assert sorted(stopped) == engines
     for name, pid in before.items():
         assert not alive(pid), f"{name} (pid {pid}) still runs after down"
     status = stack.cli("stack", "status", check=False)
     assert status.returncode == 1
 
     started = stack.stack.up()
-    assert sorted(started) == ["metastore", "postgres", "s3", "trino"]
+    assert sorted(started) == engines
     assert stack.scalar("select n from iceberg.durable.keep") == 7
 
 

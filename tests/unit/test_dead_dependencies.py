@@ -63,6 +63,7 @@ ENV = {
     "SERVING_DB_PORT": "15432",
     "METASTORE_DB_HOST": "127.0.0.1",
     "METASTORE_DB_PORT": "15432",
+    "MEDALLION_SPARK_REMOTE": "sc://127.0.0.1:15102",
 }
 
 
@@ -119,6 +120,13 @@ ENV = {
             "jdbc:postgresql://127.0.0.1:15432/metastore, username = metastore.",
             dependencies.METASTORE_DB,
             "127.0.0.1:15432",
+        ),
+        (  # the Spark Connect client's words once the stack's Spark died under a model (seen)
+            "model int_orders_checked error: Compilation Error in model int_orders_checked "
+            "(models/silver/intermediate/int_orders_checked.sql) [RETRIES_EXCEEDED] The maximum "
+            "number of retries has been exceeded.",
+            dependencies.SPARK,
+            "sc://127.0.0.1:15102",
         ),
         (  # dbt-trino's words when Trino is down as a model starts (seen: Trino killed in bronze)
             "model brz_order_items failed: Database Error in model brz_order_items "

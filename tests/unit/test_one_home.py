@@ -169,6 +169,8 @@ CHART_ONLY = {
 STACK_ONLY = {
     "MEDALLION_HOME": "the embedded stack's state directory; a pod has none",
     "AWS_REGION": "the local processes' AWS SDK; in a pod the config files carry S3_REGION",
+    "MEDALLION_SPARK_REMOTE": "the embedded stack's Spark Connect server; a SparkApplication's "
+    "driver is its own Spark",
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 from medallion import artifacts, sparkconf
 from medallion.jdk import _major_of
 from medallion.load import LoadError, count_rows, find_batches, read_header, table_of
-from medallion.paths import charts_file
+from medallion.paths import charts_file, project_dir
 from medallion.stack.config import StackConfig
 from medallion.stack.engines import default_ports, metastore, trino
 from medallion.stack.process import Pidfile, port_free
@@ -200,4 +200,16 @@ def test_the_engine_registry_gives_each_port_and_setup_step_one_owner() -> None:
     names = [one.name for one in setup_steps()]
     assert len(set(names)) == len(names)
     assert {"trino", "hive-metastore", "versitygw", "spark jars", "helm"} <= set(names)
-    assert [engine.name for engine in ENGINES] == ["postgres", "s3", "metastore", "trino"]
+    assert [engine.name for engine in ENGINES] == ["postgres", "s3", "metastore", "trino", "spark"]
+
+
+def test_the_readme_lists_the_engines_ports_as_the_registry_has_them() -> None:
+    """The README's ports row is the registry's defaults (stack.engines is their home)."""
+    row = next(
+        line
+        for line in (project_dir() / "README.md").read_text().splitlines()
+        if line.startswith("| `MEDALLION_POSTGRES_PORT`")
+    )
+    names, ports = (cell.strip() for cell in row.strip("|").split("|")[:2])
+    assert names == ", ".join(f"`MEDALLION_{key.upper()}_PORT`" for key in default_ports())
+    assert ports == ", ".join(str(port) for port in default_ports().values())

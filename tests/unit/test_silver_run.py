@@ -1,5 +1,5 @@
 """The silver and maintenance applications' plumbing, without Spark: arguments, the dbt command,
-summaries, and how ``medallion.run.silver`` spark-submits them."""
+summaries, and the command of the stack's Spark that ``medallion.run.silver`` runs them on."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from medallion.paths import project_dir
 from medallion.run import silver
 from medallion.run.dbt import dbt_args
 from medallion.selection import SelectionError
+from medallion.spark import write_properties
 
 
 def load_app(name: str) -> ModuleType:
@@ -135,18 +136,28 @@ def test_maintenance_arguments(maintenance_app: ModuleType) -> None:
         maintenance_app.parse_args(["--retention-days", "-1"], {})
 
 
-def test_submit_command_is_local_with_cached_jars(tmp_path: Path) -> None:
-    cmd = silver.submit_command(Path("/x/main.py"), tmp_path / "p.conf", 3, ["--a"], "app")
+def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(tmp_path: Path) -> None:
+    from medallion.artifacts import layout
+    from medallion.stack.config import StackConfig
+    from medallion.stack.engines import default_ports
+    from medallion.stack.engines.spark import SERVER_CLASS, SparkConnect
+
+    cfg = StackConfig(home=tmp_path, ports={**default_ports(), "spark": 4321})
+    engine = SparkConnect(cfg, layout())
+    cmd = engine.command()
     assert cmd[0].endswith("bin/spark-submit")
-    assert cmd[cmd.index("--master") + 1] == "local[3]"
-    assert cmd[cmd.index("--properties-file") + 1] == str(tmp_path / "p.conf")
+    assert cmd[cmd.index("--class") + 1] == SERVER_CLASS
+    assert cmd[cmd.index("--master") + 1] == "local[*]"
+    assert cmd[cmd.index("--properties-file") + 1] == str(engine.properties)
     assert cmd[cmd.index("--driver-memory") + 1] == "2g"
     jars = cmd[cmd.index("--jars") + 1].split(",")
     assert len(jars) == 2 and all(j.endswith(".jar") for j in jars)
     assert "--packages" not in cmd
-    assert cmd[-2:] == ["/x/main.py", "--a"]
-    with pytest.raises(ValueError):
-        silver.submit_command(Path("/x/main.py"), tmp_path / "p.conf", 0, [], "app")
+    confs = dict(cmd[i + 1].split("=", 1) for i, arg in enumerate(cmd) if arg == "--conf")
+    assert confs["spark.connect.grpc.binding.address"] == "127.0.0.1"
+    assert confs["spark.connect.grpc.binding.port"] == "4321"
+    assert confs["spark.sql.catalog.iceberg.cache-enabled"] == "false"
+    assert cfg.env()["MEDALLION_SPARK_REMOTE"] == "sc://127.0.0.1:4321"
 
 
 def test_properties_file_is_filled_and_private(tmp_path: Path) -> None:
@@ -157,7 +168,7 @@ def test_properties_file_is_filled_and_private(tmp_path: Path) -> None:
         "S3_SECRET_KEY": "sk",
         "S3_REGION": "r",
     }
-    path = silver.write_properties(env, tmp_path / "spark-defaults.conf")
+    path = write_properties(env, tmp_path / "spark-defaults.conf")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     lines = dict(line.split(" ", 1) for line in path.read_text().splitlines())
     assert lines["spark.sql.catalog.iceberg.uri"] == "thrift://h:1"

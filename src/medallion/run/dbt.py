@@ -178,13 +178,16 @@ def named(
     return error
 
 
-def checked(env: Mapping[str, str], layer: str) -> LayerResult | None:
-    """A failed result naming the metastore or S3 when Trino cannot reach it, else None
-    (``medallion.dependencies.check``): a dead one stops the run before its first model."""
+def checked(env: Mapping[str, str], layer: str, *, spark: bool = False) -> LayerResult | None:
+    """A failed result naming the metastore or S3 when Trino cannot reach it (or, with
+    ``spark``, the stack's Spark when it does not answer), else None
+    (``medallion.dependencies``): a dead one stops the run before its first model."""
     from medallion.trino_client import UnreachableError
 
     began = time.monotonic()
     try:
+        if spark:
+            dependencies.check_spark(env)
         dependencies.check(env)
     except UnreachableError as exc:
         return LayerResult(layer, False, time.monotonic() - began, error=str(exc))

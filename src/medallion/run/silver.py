@@ -1,10 +1,8 @@
-"""Run silver (and table maintenance) on the embedded stack: spark-submit of the same main files
-the SparkApplications run, on ``local[N]``.
+"""Run silver (and table maintenance) on the embedded stack: the same main files the
+SparkApplications run, as Spark Connect clients of the stack's warm Spark
+(``medallion.stack.engines.spark``, which runs the shared Spark conf).
 
-The shared Spark conf is filled from the stack's environment and written (mode 0600: it holds
-the S3 keys) into the stack home as the ``--properties-file``; master, jars and driver memory are
-spark-submit flags, because only a local run decides them. Each application writes a JSON
-summary to a file passed to it, which is how the results come back.
+Each application writes a JSON summary to a file passed to it, which is how the results come back.
 """
 
 from __future__ import annotations
@@ -19,11 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medallion import sparkconf
-from medallion.artifacts import layout
 from medallion.paths import home_dir, project_dir
 from medallion.run.dbt import LayerResult, NodeResult, checked, dbt_dir, named, profiles_dir
-from medallion.spark import DRIVER_MEMORY, conf_file, spark_env
+from medallion.spark import conf_file
 
 FAILED = ("error", "fail", "runtime error")
 
@@ -34,9 +30,10 @@ def spark_apps_dir() -> Path:
 
 @dataclass(frozen=True)
 class SubmitResult:
-    """How one spark-submit went: exit code, wall time, the peak resident memory of the
-    largest process of its tree (the driver JVM; from the kernel's accounting on wait), the
-    application's JSON summary (None if it wrote none) and where its output went."""
+    """How one application run went: exit code, wall time, the peak resident memory of its
+    client process (the Python that runs dbt; the kernel's accounting on wait; Spark's own is the
+    stack's engine's), the application's JSON summary (None if it wrote none) and where its output
+    went."""
 
     exit_code: int
     seconds: float
@@ -89,85 +86,33 @@ def work_dir(env: Mapping[str, str], app: str) -> Path:
     return path
 
 
-def write_properties(env: Mapping[str, str], path: Path) -> Path:
-    """The shared Spark conf with its placeholders filled, readable by this user only."""
-    conf = sparkconf.load(conf_file(), env)
-    text = "".join(f"{key} {value}\n" for key, value in conf.items())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
-    return path
-
-
-def spark_submit() -> Path:
-    import pyspark
-
-    return Path(pyspark.__file__).parent / "bin" / "spark-submit"
-
-
-def submit_command(
-    main_file: Path, properties: Path, cores: int, app_args: Sequence[str], name: str
-) -> list[str]:
-    """The spark-submit command of a local run (no --packages: the jars are in the cache)."""
-    if cores < 1:
-        raise ValueError(f"cores must be at least 1, got {cores}")
-    return [
-        str(spark_submit()),
-        "--master",
-        f"local[{cores}]",
-        "--name",
-        name,
-        "--properties-file",
-        str(properties),
-        "--jars",
-        ",".join(str(p) for p in layout().spark_jars),
-        "--driver-memory",
-        os.environ.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY),
-        "--conf",
-        "spark.ui.showConsoleProgress=false",
-        "--conf",
-        "spark.log.level=WARN",
-        str(main_file),
-        *app_args,
-    ]
-
-
 def submit(
     env: Mapping[str, str],
     app: str,
     app_args: Sequence[str],
-    cores: int,
     extra_env: Mapping[str, str] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> SubmitResult:
-    """spark-submit ``spark-apps/<app>/main.py`` with a summary file; wait and collect."""
+    """Run ``spark-apps/<app>/main.py`` with a summary file, as a Spark Connect client of the
+    stack's Spark (``MEDALLION_SPARK_REMOTE``); wait and collect."""
     work = work_dir(env, app)
-    properties = write_properties(env, work / "spark-defaults.conf")
     summary_file = work / "summary.json"
     summary_file.unlink(missing_ok=True)
     main_file = spark_apps_dir() / app / "main.py"
-    cmd = submit_command(
-        main_file,
-        properties,
-        cores,
-        ["--summary", str(summary_file), *app_args],
-        f"medallion-{app}",
-    )
+    cmd = [sys.executable, str(main_file), "--summary", str(summary_file), *app_args]
     proc_env = {
-        **spark_env(env),
-        # the driver is this interpreter, so it finds dbt, pyspark and medallion
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        **os.environ,
+        **env,
+        "SPARK_REMOTE": env["MEDALLION_SPARK_REMOTE"],
         "PYTHONUNBUFFERED": "1",
-        # the app fills the conf's placeholders itself, as it does on Kubernetes
+        # the app reads the conf's settings for itself, as it does on Kubernetes
         "MEDALLION_SPARK_CONF": str(conf_file()),
         **(extra_env or {}),
     }
     log_file = work / "last-run.log"
     began = time.monotonic()
     with log_file.open("w") as log:
-        # cwd = the work dir: anything Spark or dbt drops in the working directory lands there
+        # cwd = the work dir: anything dbt drops in the working directory lands there
         proc = subprocess.Popen(
             cmd,
             env=proc_env,
@@ -215,19 +160,19 @@ def _error(result: SubmitResult, what: str) -> str | None:
 
 def run_silver(
     env: Mapping[str, str],
-    cores: int = 2,
     extra_dbt_args: Sequence[str] = (),
     *,
     echo: Callable[[str], None] | None = print,
 ) -> SilverResult:
-    """spark-submit ``spark-apps/silver/main.py`` on ``local[cores]``: ``dbt build`` of silver's
-    models and tests inside that Spark application. ``extra_dbt_args`` go to dbt as they are
-    (e.g. ``["--vars", "{silver_reprocess: true}"]`` or ``["--full-refresh"]``). The driver's
+    """``spark-apps/silver/main.py`` on the stack's Spark: ``dbt build`` of silver's models and
+    tests in that application's Spark session. ``extra_dbt_args`` go to dbt as they are (e.g.
+    ``["--vars", "{silver_reprocess: true}"]`` or ``["--full-refresh"]``). The application's
     output goes to ``<stack home>/spark/silver/last-run.log`` and, line by line, to ``echo``.
 
-    Trino first touches the metastore and S3 that the application reads, so that a dead one
-    fails the run before Spark starts; an error about one is the sentence naming it."""
-    if (dead := checked(env, "silver")) is not None:
+    The stack's Spark must answer, and Trino first touches the metastore and S3 that the
+    application reads, so that a dead one fails the run before its first model; an error about
+    one is the sentence naming it."""
+    if (dead := checked(env, "silver", spark=True)) is not None:
         return SilverResult(exit_code=1, seconds=dead.seconds, error=dead.error)
     work = work_dir(env, "silver")
     project = env.get("MEDALLION_DBT_PROJECT_DIR") or str(dbt_dir())
@@ -246,7 +191,7 @@ def run_silver(
         "--",
         *extra_dbt_args,
     ]
-    result = submit(env, "silver", args, cores, {"DBT_TARGET": "spark"}, echo)
+    result = submit(env, "silver", args, {"DBT_TARGET": "spark"}, echo)
     nodes = _nodes(result.summary)
     return SilverResult(
         exit_code=result.exit_code,
@@ -262,16 +207,17 @@ def run_silver(
 def run_maintenance(
     env: Mapping[str, str],
     retention_days: float = 7.0,
-    cores: int = 2,
     namespaces: Sequence[str] = ("bronze", "silver"),
     *,
     echo: Callable[[str], None] | None = print,
 ) -> MaintenanceResult:
-    """spark-submit ``spark-apps/maintenance/main.py``: compact, expire snapshots older than
-    ``retention_days`` (the current one always stays) and remove orphan files of every Iceberg
-    table in ``namespaces``."""
+    """``spark-apps/maintenance/main.py`` on the stack's Spark: compact, expire snapshots older
+    than ``retention_days`` (the current one always stays) and remove orphan files of every
+    Iceberg table in ``namespaces``."""
+    if (dead := checked(env, "maintenance", spark=True)) is not None:
+        return MaintenanceResult(exit_code=1, seconds=dead.seconds, error=dead.error)
     args = ["--retention-days", str(retention_days), "--namespaces", ",".join(namespaces)]
-    result = submit(env, "maintenance", args, cores, None, echo)
+    result = submit(env, "maintenance", args, None, echo)
     return MaintenanceResult(
         exit_code=result.exit_code,
         seconds=result.seconds,

@@ -160,4 +160,6 @@ class StackConfig:
             "TRINO_USER": user,
             "TRINO_PASSWORD": creds.trino_passwords[user],
             "MEDALLION_HOME": str(self.home),
+            # the stack's warm Spark (stack.engines.spark); a SparkApplication is its own driver
+            "MEDALLION_SPARK_REMOTE": f"sc://{self.host}:{p['spark']}",
         }

@@ -14,12 +14,13 @@ from medallion.stack.engines.base import Component
 from medallion.stack.engines.metastore import Metastore
 from medallion.stack.engines.postgres import Postgres
 from medallion.stack.engines.s3 import S3Server
+from medallion.stack.engines.spark import SparkConnect
 from medallion.stack.engines.trino import Trino
 
 __all__ = ["ENGINES", "Component", "components", "default_ports", "setup_steps"]
 
 # In start order: each depends only on the ones before it.
-ENGINES: tuple[type[Component], ...] = (Postgres, S3Server, Metastore, Trino)
+ENGINES: tuple[type[Component], ...] = (Postgres, S3Server, Metastore, Trino, SparkConnect)
 
 
 def default_ports() -> dict[str, int]:

@@ -77,9 +77,13 @@ class Component(ABC):
         which every user of the host can read)."""
         return {}
 
+    def environment(self) -> dict[str, str]:
+        """The process's environment: the stack's variables and the engine's secrets."""
+        return {**os.environ, **self.cfg.env(), **self.secrets_env()}
+
     def start(self) -> None:
         self.prepare()
-        env = {**os.environ, **self.cfg.env(), **self.secrets_env()}
+        env = self.environment()
         pid = spawn(self.command(), log=self.log, env=env, cwd=self.cwd(), user=self.run_as())
         self.pidfile.write(pid)
         wait_until(

@@ -1,0 +1,75 @@
+"""Spark, warm: a Spark Connect server on ``local[*]`` with the shared Spark conf, which silver's
+and maintenance's applications reach as Spark Connect clients (``MEDALLION_SPARK_REMOTE``).
+
+Started once with the stack, it spares every run Spark's and the catalog's start-up; the
+applications' Python code is the same that runs as a SparkApplication's driver on Kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from medallion.artifacts import SetupStep, setup_spark
+from medallion.spark import DRIVER_MEMORY, spark_env, spark_submit, write_properties
+from medallion.stack.engines.base import Component
+from medallion.stack.process import port_open
+
+SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+class SparkConnect(Component):
+    name = "spark"
+    # away from Spark Connect's usual 15002
+    ports: ClassVar[dict[str, int]] = {"spark": 15102}
+    setup = (SetupStep("spark jars", setup_spark, lane="maven"),)
+    start_timeout = 120.0
+
+    @property
+    def work(self) -> Path:
+        return self.cfg.home / "spark" / "server"
+
+    @property
+    def properties(self) -> Path:
+        return self.work / "spark-defaults.conf"
+
+    def prepare(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        write_properties(self.cfg.env(), self.properties)  # mode 0600: it holds the S3 keys
+
+    def environment(self) -> dict[str, str]:
+        return spark_env({**self.cfg.env(), **self.secrets_env()})
+
+    def command(self) -> list[str]:
+        return [
+            str(spark_submit()),
+            "--class",
+            SERVER_CLASS,
+            "--master",
+            "local[*]",
+            "--name",
+            "medallion-spark",
+            "--properties-file",
+            str(self.properties),
+            "--jars",
+            ",".join(str(p) for p in self.lay.spark_jars),
+            "--driver-memory",
+            os.environ.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY),
+            "--conf",
+            f"spark.connect.grpc.binding.address={self.cfg.host}",
+            "--conf",
+            f"spark.connect.grpc.binding.port={self.port}",
+            # A warm catalog would keep serving the table versions it saw first, while Trino
+            # commits bronze between silver's runs: every statement reads the current metadata.
+            "--conf",
+            "spark.sql.catalog.iceberg.cache-enabled=false",
+            "--conf",
+            "spark.log.level=WARN",
+        ]
+
+    def cwd(self) -> Path | None:
+        return self.work  # what Spark drops in its working directory stays in the stack's home
+
+    def ready(self) -> bool:
+        return port_open(self.cfg.host, self.port)
