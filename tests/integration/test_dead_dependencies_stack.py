@@ -89,19 +89,27 @@ def test_metastore_down_before_bronze(ran: StackHandle, request: pytest.FixtureR
 
 
 @pytest.mark.timeout(600, func_only=True)
-def test_s3_down_before_silver(ran: StackHandle, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize(
+    ("name", "component", "address"),
+    [("s3", "S3", "S3_ENDPOINT"), ("spark", "Spark", "MEDALLION_SPARK_REMOTE")],
+)
+def test_a_dependency_down_before_silver(
+    ran: StackHandle, request: pytest.FixtureRequest, name: str, component: str, address: str
+) -> None:
+    """S3, which silver's Spark reads, or the stack's Spark itself: the run fails before its
+    first model and says which one is down and where."""
     snapshot = latest_snapshot(ran, BRONZE)
-    with down(ran, "s3"):
+    with down(ran, name):
         seconds, said, code = timed(lambda: ran.cli("run", "silver", check=False))
     request.node.user_properties.append(("seconds_to_fail", round(seconds, 1)))
-    print(f"\nS3 down before silver: exit {code} after {seconds:.1f}s: {said}")
+    print(f"\n{component} down before silver: exit {code} after {seconds:.1f}s: {said}")
     assert code == 1, said
-    endpoint = ran.env["S3_ENDPOINT"]
-    assert f"S3 at {endpoint} is not reachable" in said, said
+    where = f"{component} at {ran.env[address]}"
+    assert f"{where} is not reachable" in said, said
     assert "Traceback" not in said
     assert latest_snapshot(ran, BRONZE) == snapshot
     status, error = last_row(ran, "silver") or (None, None)
-    assert status == "failed" and f"S3 at {endpoint}" in str(error), error
+    assert status == "failed" and where in str(error), error
 
 
 @pytest.mark.timeout(900, func_only=True)
