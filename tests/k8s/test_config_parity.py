@@ -76,6 +76,42 @@ def test_trino_jvm_config_is_the_shared_file_plus_the_heap(renders: dict[str, Do
         assert re.fullmatch(r"\n?-Xmx\d+[KMG]\n", rest), rest
 
 
+def property_keys(text: str) -> list[str]:
+    lines = [line.strip() for line in text.splitlines()]
+    return [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
+
+
+def test_trino_server_config_is_the_shared_files_plus_the_nodes_own_lines(
+    renders: dict[str, Docs], tmp_path: Path
+) -> None:
+    from medallion.artifacts import layout
+    from medallion.stack.engines.trino import Trino
+
+    def server(name: str) -> str:
+        return charts_file("trino", "files", "server", name).read_text()
+
+    common, coordinator = server("common.properties"), server("coordinator.properties")
+    trino = Trino(StackConfig(home=tmp_path), layout())
+    trino.prepare()
+    data = configmaps(renders["default"])
+    configs = {
+        "coordinator pod": (data["medallion-trino-coordinator"], common + coordinator),
+        "worker pod": (data["medallion-trino-worker"], common),
+        "embedded stack": (
+            {f: (trino.etc / f).read_text() for f in ("config.properties", "log.properties")},
+            common + coordinator,
+        ),
+    }
+    for where, (files, head) in configs.items():
+        config = files["config.properties"]
+        assert config.startswith(head), where
+        keys = property_keys(config)
+        # a key set both in a shared file and by the runtime would be ambiguous
+        assert len(keys) == len(set(keys)), where
+        assert ("coordinator" in property_keys(head)) != (where == "worker pod"), where
+        assert files["log.properties"] == server("log.properties"), where
+
+
 def env_names(container: dict[str, Any]) -> set[str]:
     return {e["name"] for e in container.get("env") or []}
 

@@ -39,9 +39,24 @@ node.environment={{ .Values.environment }}
 node.data-dir=/data/trino
 {{ end -}}
 
+{{/*
+config.properties' shared part: files/server/common.properties, and for the coordinator
+files/server/coordinator.properties (dict "ctx" . "role" "coordinator"|"worker").
+*/}}
+{{- define "trino.sharedConfig" -}}
+{{- $files := list "files/server/common.properties" -}}
+{{- if eq .role "coordinator" }}{{ $files = append $files "files/server/coordinator.properties" }}{{ end -}}
+{{- range $files -}}
+{{- $text := $.ctx.Files.Get . -}}
+{{- if not $text }}{{ fail (printf "%s is missing from the chart" .) }}{{ end -}}
+{{- $text -}}
+{{- if not (hasSuffix "\n" $text) }}{{ "\n" }}{{ end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "trino.logProperties" -}}
-io.trino=INFO
-{{ end -}}
+{{ .Files.Get "files/server/log.properties" }}
+{{- end -}}
 
 {{/* The containers' mounts: etc (role files and catalogs, one projected volume), writable data and tmp. */}}
 {{- define "trino.volumeMounts" -}}

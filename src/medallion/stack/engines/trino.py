@@ -63,6 +63,14 @@ def setup_trino(lay: Layout, verifier: Verifier) -> None:
     )
 
 
+# config.properties starts with the chart's shared server files, as the coordinator's pod does.
+SERVER_FILES = ("common.properties", "coordinator.properties")
+
+
+def server_file(name: str) -> Path:
+    return charts_file("trino", "files", "server", name)
+
+
 # Trino's node manager refreshes its view of the nodes (and of the catalogs each one serves) on a
 # fixed 5 s delay; half a second more covers the refresh itself.
 NODE_MANAGER_POLL_SECONDS = 5.5
@@ -100,18 +108,13 @@ class Trino(Component):
             "node.internal-address": self.cfg.host,
         }
         https_port = self.cfg.ports["trino_https"]
+        # After the chart's shared server files (SERVER_FILES), what depends on this host.
         config = {
-            "coordinator": "true",
             "node-scheduler.include-coordinator": "true",
             "http-server.http.port": str(self.port),
             "discovery.uri": f"http://{self.cfg.host}:{self.port}",
-            "http-server.https.enabled": "true",
             "http-server.https.port": str(https_port),
             "http-server.https.keystore.path": str(self.cfg.trino_tls / "server.pem"),
-            "http-server.authentication.type": "PASSWORD",
-            # from the process's environment (secrets_env), as in the chart's pods
-            "internal-communication.shared-secret": "${ENV:TRINO_SHARED_SECRET}",
-            "catalog.management": "static",
             "catalog.config-dir": str(charts_file("trino", "files", "catalog")),
             "plugin.dir": str(home(self.lay) / "plugin"),
             "query.max-memory": "1GB",
@@ -130,14 +133,15 @@ class Trino(Component):
                 charts_file("trino", "files", "access-control", "rules.json")
             ),
         }
-        for path, props in (
-            (self.etc / "node.properties", node),
-            (self.etc / "config.properties", config),
-            (self.etc / "password-authenticator.properties", password),
-            (self.etc / "access-control.properties", access),
+        shared = "".join(server_file(name).read_text() for name in SERVER_FILES)
+        for path, head, props in (
+            (self.etc / "node.properties", "", node),
+            (self.etc / "config.properties", shared, config),
+            (self.etc / "password-authenticator.properties", "", password),
+            (self.etc / "access-control.properties", "", access),
         ):
-            path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-        (self.etc / "log.properties").write_text("io.trino=INFO\n")
+            path.write_text(head + "".join(f"{k}={v}\n" for k, v in props.items()))
+        shutil.copyfile(server_file("log.properties"), self.etc / "log.properties")
 
     def prepare_tls(self) -> None:
         """A self-signed certificate for 127.0.0.1 and localhost, made once per stack: Trino
