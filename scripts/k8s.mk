@@ -36,7 +36,7 @@ k8s-tools: venv ## Build the chart tools (kubeconform, helm-docs, helm-unittest,
 	$(MEDALLION) k8s tools
 
 .PHONY: charts-docs
-charts-docs: k8s-tools ## Regenerate the charts' README values tables from the `# --` comments (helm-docs)
+charts-docs: k8s-tools ## Copy charts/common/global-values.* into every chart, then regenerate the README values tables (helm-docs)
 	$(MEDALLION) k8s charts-docs
 
 .PHONY: test-k8s

@@ -40,3 +40,31 @@ def test_a_value_without_its_readme_row_is_noticed(
     )
     assert "newValue" in helm_docs(helm_docs_binary, "trino", dry_run=True)
     assert "newValue" not in (copy / "trino" / "README.md").read_text()
+
+
+def test_every_chart_carries_the_one_global_block() -> None:
+    stale = charts.sync_globals(write=False)
+    assert not stale, f"{stale} differ from charts/common/global-values.*: run `make charts-docs`"
+
+
+def test_a_changed_global_default_reaches_every_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "charts"
+    for chart in ("common", *charts.GLOBAL_CHARTS):
+        shutil.copytree(charts_dir() / chart, copy / chart)
+    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
+    home = copy / "common" / "global-values.yaml"
+    home.write_text(home.read_text().replace("bucket: warehouse", "bucket: lakehouse"))
+    assert len(charts.sync_globals(write=True)) == len(charts.GLOBAL_CHARTS)
+    assert charts.sync_globals(write=False) == []
+    for chart in charts.GLOBAL_CHARTS:
+        values = (copy / chart / "values.yaml").read_text()
+        assert "    bucket: lakehouse\n" in values and "bucket: warehouse" not in values, chart
+        # everything but the block is the chart's own and stays as it was
+        original = (charts_dir() / chart / "values.yaml").read_text()
+        assert without_global(values) == without_global(original), chart
+
+
+def without_global(values: str) -> str:
+    return charts.replace_global_block(values, "")

@@ -1,11 +1,13 @@
 {{/*
-Connection settings shared by every chart of a release, under .Values.global. Empty values mean
-"the component this release deploys", named by the "<release>-<chart>" convention.
+Connection settings shared by every chart of a release, under .Values.global: every chart's
+values.yaml carries the same block, copied from charts/common/global-values.yaml (their one home,
+defaults included). Empty values mean "the component this release deploys", named by the
+"<release>-<chart>" convention.
 */}}
 
 {{/* S3 endpoint URL: global.s3.endpoint, else the release's MinIO. */}}
 {{- define "common.s3.endpoint" -}}
-{{- $s3 := default (dict) (default (dict) .Values.global).s3 -}}
+{{- $s3 := .Values.global.s3 -}}
 {{- if $s3.endpoint -}}
 {{- tpl $s3.endpoint . -}}
 {{- else -}}
@@ -15,7 +17,7 @@ Connection settings shared by every chart of a release, under .Values.global. Em
 
 {{/* The Secret holding the S3 access and secret keys. */}}
 {{- define "common.s3.secretName" -}}
-{{- $s3 := default (dict) (default (dict) .Values.global).s3 -}}
+{{- $s3 := .Values.global.s3 -}}
 {{- if $s3.existingSecret -}}
 {{- tpl $s3.existingSecret . -}}
 {{- else -}}
@@ -24,19 +26,19 @@ Connection settings shared by every chart of a release, under .Values.global. Em
 {{- end -}}
 
 {{- define "common.s3.accessKeyKey" -}}
-{{- default "access-key" ((default (dict) .Values.global).s3).accessKeyKey -}}
+{{- .Values.global.s3.accessKeyKey -}}
 {{- end -}}
 
 {{- define "common.s3.secretKeyKey" -}}
-{{- default "secret-key" ((default (dict) .Values.global).s3).secretKeyKey -}}
+{{- .Values.global.s3.secretKeyKey -}}
 {{- end -}}
 
 {{- define "common.s3.region" -}}
-{{- default "us-east-1" ((default (dict) .Values.global).s3).region -}}
+{{- .Values.global.s3.region -}}
 {{- end -}}
 
 {{- define "common.s3.bucket" -}}
-{{- default "warehouse" ((default (dict) .Values.global).s3).bucket -}}
+{{- .Values.global.s3.bucket -}}
 {{- end -}}
 
 {{/*
@@ -68,7 +70,7 @@ no command line expands them.
 
 {{/* PostgreSQL host: global.postgres.host, else the release's PostgreSQL. */}}
 {{- define "common.postgres.host" -}}
-{{- $pg := default (dict) (default (dict) .Values.global).postgres -}}
+{{- $pg := .Values.global.postgres -}}
 {{- if $pg.host -}}
 {{- tpl $pg.host . -}}
 {{- else -}}
@@ -77,12 +79,12 @@ no command line expands them.
 {{- end -}}
 
 {{- define "common.postgres.port" -}}
-{{- default 5432 ((default (dict) .Values.global).postgres).port -}}
+{{- .Values.global.postgres.port -}}
 {{- end -}}
 
 {{/* The Secret holding the PostgreSQL user name and password. */}}
 {{- define "common.postgres.secretName" -}}
-{{- $pg := default (dict) (default (dict) .Values.global).postgres -}}
+{{- $pg := .Values.global.postgres -}}
 {{- if $pg.existingSecret -}}
 {{- tpl $pg.existingSecret . -}}
 {{- else -}}
@@ -91,24 +93,24 @@ no command line expands them.
 {{- end -}}
 
 {{- define "common.postgres.usernameKey" -}}
-{{- default "username" ((default (dict) .Values.global).postgres).usernameKey -}}
+{{- .Values.global.postgres.usernameKey -}}
 {{- end -}}
 
 {{- define "common.postgres.passwordKey" -}}
-{{- default "password" ((default (dict) .Values.global).postgres).passwordKey -}}
+{{- .Values.global.postgres.passwordKey -}}
 {{- end -}}
 
 {{- define "common.postgres.metastoreDatabase" -}}
-{{- default "metastore" ((default (dict) .Values.global).postgres).metastoreDatabase -}}
+{{- .Values.global.postgres.metastoreDatabase -}}
 {{- end -}}
 
 {{- define "common.postgres.servingDatabase" -}}
-{{- default "serving" ((default (dict) .Values.global).postgres).servingDatabase -}}
+{{- .Values.global.postgres.servingDatabase -}}
 {{- end -}}
 
 {{/* thrift:// URI of the Hive Metastore: global.metastore.uri, else the release's metastore. */}}
 {{- define "common.metastore.uri" -}}
-{{- $ms := default (dict) (default (dict) .Values.global).metastore -}}
+{{- $ms := .Values.global.metastore -}}
 {{- if $ms.uri -}}
 {{- tpl $ms.uri . -}}
 {{- else -}}

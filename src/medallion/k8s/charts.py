@@ -1,11 +1,13 @@
 """The charts and the tools that work on them: where they are, helm and the chart tools from the
-cache, and helm-docs, which writes the charts' READMEs (``medallion k8s charts-docs``).
+cache, and what ``medallion k8s charts-docs`` derives: the shared ``global`` block and schema
+copied into every chart, then the READMEs (helm-docs).
 
 Rendering and walking the charts is the tests' (``tests/charts.py``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -64,3 +66,51 @@ def helm_docs(binary: Path, chart: str, *, dry_run: bool = False) -> str:
     if result.returncode != 0 or result.stderr.strip():
         raise HelmError(f"helm-docs for {chart} failed:\n{result.stderr}{result.stdout}")
     return result.stdout
+
+
+# The charts that carry the shared ``global`` values (every one but the library).
+GLOBAL_CHARTS = DOCUMENTED_CHARTS
+
+
+def global_values() -> tuple[str, dict[str, object]]:
+    """The one home of the release-wide settings: the ``global:`` block (from the line
+    ``global:`` on, with its ``# --`` comments) and its JSON schema."""
+    common = charts_dir() / "common"
+    text = (common / "global-values.yaml").read_text()
+    block = text[text.index("\nglobal:\n") + 1 :]
+    schema = json.loads((common / "global-values.schema.json").read_text())
+    return block, schema
+
+
+def replace_global_block(values: str, block: str) -> str:
+    lines = values.splitlines(keepends=True)
+    start = lines.index("global:\n")
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
+        end += 1
+    while not lines[end - 1].strip():  # the blank lines before the next key stay
+        end -= 1
+    return "".join(lines[:start]) + block + "".join(lines[end:])
+
+
+def sync_globals(*, write: bool) -> list[Path]:
+    """Copy the shared ``global`` block and schema into every chart's values.yaml and
+    values.schema.json; returns the files that differed (written when ``write``)."""
+    block, schema = global_values()
+    stale = []
+    for chart in GLOBAL_CHARTS:
+        values_file = charts_dir() / chart / "values.yaml"
+        values = values_file.read_text()
+        synced = replace_global_block(values, block)
+        if synced != values:
+            stale.append(values_file)
+            if write:
+                values_file.write_text(synced)
+        schema_file = charts_dir() / chart / "values.schema.json"
+        chart_schema = json.loads(schema_file.read_text())
+        if chart_schema["properties"].get("global") != schema:
+            stale.append(schema_file)
+            if write:
+                chart_schema["properties"]["global"] = schema
+                schema_file.write_text(json.dumps(chart_schema, indent=2) + "\n")
+    return stale

@@ -247,13 +247,16 @@ def tools() -> None:
 
 @app.command("charts-docs")
 def charts_docs() -> None:
-    """Regenerate the charts' README.md from README.md.gotmpl and the `# --` comments in their
-    values.yaml (helm-docs)."""
+    """Copy the shared global values and schema (charts/common/global-values.*) into every
+    chart, then regenerate the charts' README.md from README.md.gotmpl and the `# --` comments in
+    their values.yaml (helm-docs)."""
     from medallion.k8s import charts
 
     binary = charts.cached_tool("helm-docs")
     if binary is None:
         raise _fail("helm-docs not found: run `make k8s-tools`")
+    for path in charts.sync_globals(write=True):
+        console.print(f"{path.relative_to(charts.charts_dir())}: global block updated")
     for chart in charts.DOCUMENTED_CHARTS:
         charts.helm_docs(binary, chart)
     console.print(f"README.md of {', '.join(charts.DOCUMENTED_CHARTS)} written")
