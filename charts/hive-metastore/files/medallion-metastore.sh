@@ -1,16 +1,19 @@
 #!/bin/bash
-# Entry points of the medallion metastore image.
-#   serve            run the Hive Metastore (Thrift on METASTORE_PORT, default 9083)
+# How the Hive Metastore runs, in the metastore image (its entry point) and on the embedded stack
+# alike:
+#   serve [ARGS]     run the Hive Metastore (Thrift on METASTORE_PORT, default 9083; ARGS go to it)
 #   init-schema      idempotent: initialise an empty database, upgrade an old schema, keep a current one
 #   wait-for-schema  block until the schema answers (init container of the metastore pod)
-# The settings are ${METASTORE_HOME}/conf/metastore-site.xml (mounted by the chart), which reads
-# hosts, ports and credentials from the environment as ${env.NAME}. java runs the metastore's main
-# classes directly (no Hadoop install), as the embedded stack does; SERVICE_OPTS adds JVM options
-# (the chart passes the heap there).
+# The settings are metastore-site.xml and metastore-log4j2.properties in METASTORE_CONF_DIR (the
+# files beside this one; the chart mounts the site file), which read hosts, ports and credentials
+# from the environment as ${env.NAME}. java (the first on PATH) runs the metastore's main classes
+# directly, with no Hadoop install; METASTORE_CLASSPATH replaces the default class path (the conf
+# directory and METASTORE_HOME/lib), SERVICE_OPTS adds JVM options (the heap).
 set -euo pipefail
 
 METASTORE_HOME=${METASTORE_HOME:-/opt/hive}
 CONF_DIR=${METASTORE_CONF_DIR:-$METASTORE_HOME/conf}
+CLASS_PATH=${METASTORE_CLASSPATH:-$CONF_DIR:$METASTORE_HOME/lib/*}
 export METASTORE_HOME
 
 # What Hive's own scripts open up on JDK 17, and the AWS SDK checksum settings S3 servers other
@@ -31,11 +34,12 @@ JVM_OPTS=(
   "-Dlog4j2.configurationFile=file:$CONF_DIR/metastore-log4j2.properties"
 )
 
+# SERVICE_OPTS holds space-separated JVM options.
+SERVICE_JVM_OPTS=()
+read -r -a SERVICE_JVM_OPTS <<<"${SERVICE_OPTS:-}"
+
 run_java() {
-  local opts=()
-  # SERVICE_OPTS holds space-separated JVM options.
-  read -r -a opts <<<"${SERVICE_OPTS:-}"
-  java "${JVM_OPTS[@]}" "${opts[@]}" -cp "$CONF_DIR:$METASTORE_HOME/lib/*" "$@"
+  java "${JVM_OPTS[@]}" "${SERVICE_JVM_OPTS[@]}" -cp "$CLASS_PATH" "$@"
 }
 
 schematool() {
@@ -43,12 +47,12 @@ schematool() {
     -dbType postgres "$@")
 }
 
-case "${1:-serve}" in
+command=${1:-serve}
+shift || true
+case "$command" in
   serve)
-    opts=()
-    read -r -a opts <<<"${SERVICE_OPTS:-}"
-    exec java "${JVM_OPTS[@]}" "${opts[@]}" -cp "$CONF_DIR:$METASTORE_HOME/lib/*" \
-      org.apache.hadoop.hive.metastore.HiveMetaStore -p "${METASTORE_PORT:-9083}"
+    exec java "${JVM_OPTS[@]}" "${SERVICE_JVM_OPTS[@]}" -cp "$CLASS_PATH" \
+      org.apache.hadoop.hive.metastore.HiveMetaStore -p "${METASTORE_PORT:-9083}" "$@"
     ;;
   init-schema)
     if schematool -info; then

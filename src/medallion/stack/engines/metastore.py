@@ -1,5 +1,6 @@
 """The Hive Metastore on PostgreSQL, from the standalone metastore tarball plus the Hadoop, AWS
-and JDBC jars that scripts/deps/metastore/pom.xml names; its schema is created once."""
+and JDBC jars that scripts/deps/metastore/pom.xml names. It runs as the image runs it, through
+the chart's launcher script (serve, init-schema: the schema is made or upgraded the same way)."""
 
 from __future__ import annotations
 
@@ -27,25 +28,9 @@ from medallion.paths import charts_file, project_dir
 from medallion.stack.engines.base import Component
 from medallion.stack.process import StackError, port_open
 
-# The module opens that Hive's own launch scripts pass on JDK 17.
-HIVE_ADD_OPENS = [
-    f"--add-opens=java.base/{pkg}=ALL-UNNAMED"
-    for pkg in (
-        "java.nio",
-        "java.net",
-        "java.lang",
-        "java.util",
-        "java.util.concurrent",
-        "java.util.concurrent.atomic",
-        "java.util.regex",
-        "java.lang.reflect",
-        "java.io",
-    )
-]
-AWS_CHECKSUM_FLAGS = [
-    "-Daws.requestChecksumCalculation=when_required",
-    "-Daws.responseChecksumValidation=when_required",
-]
+# How the metastore runs and how its schema is made or upgraded: the image's entry point, run here
+# too (serve, init-schema), with the conf files beside it.
+LAUNCHER = ("hive-metastore", "files", "medallion-metastore.sh")
 
 
 def tarball() -> MavenArtifact:
@@ -105,7 +90,8 @@ def _jar_base(name: str) -> str:
 
 
 class Metastore(Component):
-    """The Hive Metastore on PostgreSQL, its schema initialised once with schematool."""
+    """The Hive Metastore on PostgreSQL; its schema is made or upgraded before the start unless
+    the database already records this version's."""
 
     name = "metastore"
     ports: ClassVar[dict[str, int]] = {"metastore": 19083}
@@ -121,44 +107,32 @@ class Metastore(Component):
         extra = [
             j for j in sorted(extra_jars(self.lay).glob("*.jar")) if _jar_base(j.name) not in have
         ]
-        conf = charts_file("hive-metastore", "files")
-        return os.pathsep.join([str(self.log4j.parent), str(conf), *map(str, lib + extra)])
+        conf = charts_file(*LAUNCHER).parent
+        return os.pathsep.join([str(conf), *map(str, lib + extra)])
 
-    @property
-    def log4j(self) -> Path:
-        return self.cfg.home / "metastore-conf" / "metastore-log4j2.properties"
+    def environment(self) -> dict[str, str]:
+        """What the launcher reads: the unpacked metastore, the chart's conf files, this class
+        path, the heap, the port and JDK 17 first on PATH."""
+        env = super().environment()
+        return {
+            **env,
+            "METASTORE_HOME": str(home(self.lay)),
+            "METASTORE_CONF_DIR": str(charts_file(*LAUNCHER).parent),
+            "METASTORE_CLASSPATH": self.classpath(),
+            "METASTORE_PORT": str(self.port),
+            "SERVICE_OPTS": f"-Xmx{self.heap}",
+            "PATH": os.pathsep.join([str(java17().home / "bin"), env.get("PATH", os.defpath)]),
+        }
 
-    def java(self, main: str, *args: str) -> list[str]:
-        return [
-            str(java17().java),
-            f"-Xmx{self.heap}",
-            "-XX:+ExitOnOutOfMemoryError",
-            *HIVE_ADD_OPENS,
-            *AWS_CHECKSUM_FLAGS,
-            f"-Dlog4j2.configurationFile=file:{self.log4j}",
-            "-cp",
-            self.classpath(),
-            main,
-            *args,
-        ]
+    def launcher(self, command: str, *args: str) -> list[str]:
+        return ["bash", str(charts_file(*LAUNCHER)), command, *args]
 
     def prepare(self) -> None:
-        self.log4j.parent.mkdir(parents=True, exist_ok=True)
-        self.log4j.write_text(
-            "status = WARN\n"
-            "appender.console.type = Console\n"
-            "appender.console.name = console\n"
-            "appender.console.layout.type = PatternLayout\n"
-            "appender.console.layout.pattern = %d{ISO8601} %-5p [%t] %c{2}: %m%n\n"
-            "rootLogger.level = INFO\n"
-            "rootLogger.appenderRef.console.ref = console\n"
-            "logger.datanucleus.name = DataNucleus\n"
-            "logger.datanucleus.level = WARN\n"
-        )
-        self.init_schema()
+        if self.schema_version() != VERSIONS["hive_metastore"]:
+            self.init_schema()
 
-    def init_schema(self) -> None:
-        """Create the metastore schema unless its VERSION table already exists (idempotent)."""
+    def schema_version(self) -> str | None:
+        """The schema version the database records, or None before the schema exists."""
         import psycopg
 
         env = self.cfg.env()
@@ -169,22 +143,22 @@ class Metastore(Component):
             password=env["METASTORE_DB_PASSWORD"],
             dbname=env["METASTORE_DB_NAME"],
         ) as conn:
-            row = conn.execute("""select to_regclass('public."VERSION"')""").fetchone()
-        if row and row[0]:
-            return
-        cmd = self.java(
-            "org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool",
-            "-dbType",
-            "postgres",
-            "-initSchema",
-        )
+            table = conn.execute("""select to_regclass('public."VERSION"')""").fetchone()
+            if not table or not table[0]:
+                return None
+            row = conn.execute('select "SCHEMA_VERSION" from "VERSION"').fetchone()
+        return str(row[0]) if row else None
+
+    def init_schema(self) -> None:
+        """The launcher's init-schema, as the chart's schema Job runs it: initialise an empty
+        database, upgrade an older schema."""
         with self.log.open("ab") as out:
             result = subprocess.run(
-                cmd,
+                self.launcher("init-schema"),
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **env, "METASTORE_HOME": str(home(self.lay))},
-                cwd=home(self.lay),
+                env=self.environment(),
+                cwd=self.cfg.home,
                 check=False,
             )
         if result.returncode != 0:
@@ -193,13 +167,7 @@ class Metastore(Component):
     def command(self) -> list[str]:
         # The shared metastore-site.xml leaves the bind address to the server's default (every
         # interface, as a pod needs); on a host the stack's metastore listens on loopback only.
-        return self.java(
-            "org.apache.hadoop.hive.metastore.HiveMetaStore",
-            "-p",
-            str(self.port),
-            "--hiveconf",
-            f"metastore.thrift.bind.host={self.cfg.host}",
-        )
+        return self.launcher("serve", "--hiveconf", f"metastore.thrift.bind.host={self.cfg.host}")
 
     def cwd(self) -> Path | None:
         return self.cfg.home
