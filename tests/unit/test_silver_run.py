@@ -136,7 +136,9 @@ def test_maintenance_arguments(maintenance_app: ModuleType) -> None:
         maintenance_app.parse_args(["--retention-days", "-1"], {})
 
 
-def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(tmp_path: Path) -> None:
+def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from medallion.artifacts import layout
     from medallion.stack.config import StackConfig
     from medallion.stack.engines import default_ports
@@ -144,6 +146,8 @@ def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(tmp_path
 
     cfg = StackConfig(home=tmp_path, ports={**default_ports(), "spark": 4321})
     engine = SparkConnect(cfg, layout())
+    monkeypatch.setenv("SPARK_REMOTE", "sc://elsewhere:15002")
+    assert "SPARK_REMOTE" not in engine.environment()
     cmd = engine.command()
     assert cmd[0].endswith("bin/spark-submit")
     assert cmd[cmd.index("--class") + 1] == SERVER_CLASS
