@@ -163,8 +163,8 @@ def test_the_search_finds_what_it_should() -> None:
 # sit on one side only.
 ENV_HELPERS = ("common.s3.env", "trino.env", "hive-metastore.env", "medallion.trinoEnv")
 CHART_ONLY = {
-    "DB_DRIVER": "the metastore image's start script (schematool's database type)",
-    "SERVICE_OPTS": "the metastore image's start script (JVM flags)",
+    "SERVICE_OPTS": "the metastore launcher's JVM flags (the stack's metastore engine sets them "
+    "for its own process only)",
 }
 STACK_ONLY = {
     "MEDALLION_HOME": "the embedded stack's state directory; a pod has none",
@@ -228,3 +228,49 @@ def test_the_release_access_env_uses_the_same_names(tmp_path: Path) -> None:
     }
     assert "S3_ENDPOINT" in names
     assert names <= stack_env_names(tmp_path) | chart_env_names(), names
+
+
+# Variables a chart sets for a program that reads them itself (not medallion's code or files).
+READ_BY_THE_PROGRAM = {
+    "MINIO_BROWSER": "the MinIO server",
+    "MINIO_REGION": "the MinIO server",
+    "MINIO_ROOT_USER": "the MinIO server",
+    "MINIO_ROOT_PASSWORD_FILE": "the MinIO server",
+}
+# Where medallion reads its variables: its code, the dbt project, the shared config files, the
+# images' scripts.
+READERS = ("src/**/*.py", "spark-apps/**/*.py", "dbt/**/*.sql", "dbt/**/*.yml",
+           "charts/*/files/**/*", "images/**/*")  # fmt: skip
+
+
+def chart_set_variables() -> dict[str, set[str]]:
+    """Every variable a chart's template sets in a container (name -> templates)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "charts").glob("*/templates/**/*")):
+        if path.is_file():
+            for name in re.findall(r"^\s*- name: ([A-Z][A-Z0-9_]*)\s*$", path.read_text(), re.M):
+                found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_variable_a_chart_sets_has_a_reader() -> None:
+    """A variable set in a pod that nothing reads is a contract nobody keeps (it stays set after
+    its reader changed, and misleads the next reader of the chart)."""
+    text = "\n".join(
+        path.read_text(errors="replace")
+        for pattern in READERS
+        for path in ROOT.glob(pattern)
+        if path.is_file()
+    )
+    unread = {
+        name: sorted(templates)
+        for name, templates in chart_set_variables().items()
+        if name not in READ_BY_THE_PROGRAM
+        and not re.search(rf"(?<![A-Za-z0-9_]){name}(?![A-Za-z0-9_])", text)
+    }
+    assert not unread, f"set by the charts, read by nothing: {unread}"
+    assert set(READ_BY_THE_PROGRAM) <= set(chart_set_variables()), "stale READ_BY_THE_PROGRAM"
+    # the parsing sees the SparkApplications' and the layer Jobs' variables too
+    assert {"MEDALLION_SPARK_CONF", "MEDALLION_PIPELINE_ID", "DBT_TARGET"} <= set(
+        chart_set_variables()
+    )

@@ -34,8 +34,6 @@ the same site file serves the embedded stack, which sets the same variables.
     secretKeyRef:
       name: {{ include "common.s3.secretName" . }}
       key: {{ include "common.s3.secretKeyKey" . }}
-- name: DB_DRIVER
-  value: postgres
 - name: SERVICE_OPTS
   value: {{ printf "-Xmx%s -Djava.io.tmpdir=/tmp" .Values.heap | quote }}
 {{- end -}}
