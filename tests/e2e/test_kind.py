@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from tests.charts import Helm
 
+from medallion.k8s import operator
 from medallion.k8s.charts import charts_dir, helm_binary
 from medallion.k8s.operator import crds_dir
 from medallion.paths import project_dir
@@ -32,7 +33,8 @@ RELEASE = "medallion"
 TAG = "e2e"
 IMAGES = ("dbt", "spark", "hive-metastore")
 SPARK_OPERATOR_REPO = "https://kubeflow.github.io/spark-operator"
-SPARK_OPERATOR_VERSION = "2.5.2"
+# the chart of the operator version versions.toml pins (the image tag follows it)
+SPARK_OPERATOR_VERSION = operator.VERSION.removeprefix("v")
 
 
 def docker_problem() -> str | None:

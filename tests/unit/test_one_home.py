@@ -45,8 +45,6 @@ ALLOWED = {
     "(written by `medallion setup --update-lock` for the versions versions.toml pins)",
     "manifests/crds/spark-operator/source.toml": "written by `medallion k8s vendor-crds`; "
     "tests/k8s/test_operator_crds.py checks its version against versions.toml",
-    "tests/e2e/test_kind.py": "installs the operator's chart by its version: to be read from "
-    "versions.toml (not changed here: the kind test could not be rerun)",
 }
 # Generated files: helm-docs writes each chart's README.md from its README.md.gotmpl (searched
 # here) and Chart.yaml; tests/k8s/test_chart_docs.py checks they are what helm-docs writes.
