@@ -36,12 +36,10 @@ from medallion.s3 import s3_client
 from tests.conftest import REPO, StackHandle
 
 from . import reference
+from .tables import contents
 from .test_gold import MARTS, gold_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-#: Columns a run stamps on what it writes, which differ between any two runs by design.
-RUN_COLUMNS = ("_ingested_at", "_loaded_at", "_invocation_id", "_source_modified_at")
 
 
 @dataclass
@@ -126,29 +124,6 @@ def failed_rows(stack: StackHandle, layer: str) -> list[tuple[str, str]]:
         f"where layer = '{layer}' and status = 'failed' order by started_at"
     ).rows
     return [(str(s), str(e)) for s, e in rows]
-
-
-def contents(stack: StackHandle, schema: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table of ``iceberg.<schema>``, without the run-stamp columns. Silver's
-    ``int_*_checked`` tables are left out: each holds the candidates its last run checked (the
-    new batches and the orphans still waiting; all of bronze when reprocessing), a run's working
-    set rather than silver's contents, so no two different runs leave them equal."""
-    out = {}
-    for (table,) in stack.sql(f"show tables from iceberg.{schema}").rows:
-        if str(table).startswith("int_"):
-            continue
-        columns = [
-            c
-            for (c,) in stack.sql(
-                "select column_name from iceberg.information_schema.columns "
-                f"where table_schema = '{schema}' and table_name = '{table}' "
-                "order by ordinal_position"
-            ).rows
-            if c not in RUN_COLUMNS
-        ]
-        rows = stack.sql(f"select {', '.join(columns)} from iceberg.{schema}.{table}").rows
-        out[str(table)] = sorted(rows, key=repr)
-    return out
 
 
 @pytest.fixture(scope="module")
