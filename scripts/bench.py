@@ -44,6 +44,7 @@ import psycopg
 from medallion.generate import generate
 from medallion.load import LoadedBatch, load_dir
 from medallion.pipeline import run_pipeline
+from medallion.run.dbt import NodeResult
 from medallion.stack import Stack, StackConfig
 from medallion.stack.engines import default_ports
 
@@ -68,6 +69,8 @@ MARTS = (
 #: A figure this much worse than the baseline's is flagged.
 TOLERANCE = 0.20
 GiB = 2**30
+#: How many of a layer's slowest dbt nodes a result names.
+SLOWEST_NODES = 12
 
 
 def free_port() -> int:
@@ -285,8 +288,21 @@ def run_layers(
             "records_per_s": records_in / result.seconds if result.seconds else None,
             "peak_rss": sampler.peaks[phase],
             "load_1min_max": sampler.load[phase],
+            "nodes": node_times(result.nodes),
         }
     return out
+
+
+def node_times(nodes: list[NodeResult]) -> dict[str, Any]:
+    """Where a layer's time went: dbt's node count and summed seconds per kind (nodes overlap
+    when dbt runs threads, so the sums can exceed the layer's seconds), and the slowest nodes."""
+    kinds: dict[str, dict[str, float]] = {}
+    for n in nodes:
+        entry = kinds.setdefault(n.kind, {"count": 0, "seconds": 0.0})
+        entry["count"] += 1
+        entry["seconds"] += n.seconds
+    slowest = sorted(nodes, key=lambda n: n.seconds, reverse=True)[:SLOWEST_NODES]
+    return {"by_kind": kinds, "slowest": {n.name: round(n.seconds, 2) for n in slowest}}
 
 
 def bench_scale(

@@ -1,5 +1,6 @@
 """Each chart's README.md is what helm-docs writes from its README.md.gotmpl and the ``# --``
-comments in its values.yaml: a value added or changed without regenerating fails here."""
+comments in its values.yaml: a value added or changed without regenerating fails here. So do the
+copies of the shared global values and the env helpers generated from the env contract."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from medallion import env_contract
 from medallion.k8s import charts
 from medallion.k8s.charts import DOCUMENTED_CHARTS, cached_tool, charts_dir, helm_docs
 
@@ -68,3 +70,28 @@ def test_a_changed_global_default_reaches_every_chart(
 
 def without_global(values: str) -> str:
     return charts.replace_global_block(values, "")
+
+
+def test_the_env_helpers_are_generated_from_the_contract() -> None:
+    stale = charts.sync_env_helpers(write=False)
+    assert not stale, f"{stale} differs from charts/common/env.yaml: run `make charts-docs`"
+
+
+def test_a_changed_contract_reaches_the_helpers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "charts"
+    shutil.copytree(charts_dir() / "common", copy / "common")
+    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
+    monkeypatch.setenv("MEDALLION_PROJECT_DIR", str(tmp_path))
+    env_contract.variables.cache_clear()
+    contract = copy / "common" / "env.yaml"
+    contract.write_text(contract.read_text().replace("S3_BUCKET:", "S3_WAREHOUSE_BUCKET:"))
+    try:
+        assert charts.sync_env_helpers(write=True)
+        helpers = (copy / "common" / "templates" / "_env.tpl").read_text()
+        assert "- name: S3_WAREHOUSE_BUCKET\n" in helpers
+        assert "S3_BUCKET" not in helpers
+        assert charts.sync_env_helpers(write=False) == []
+    finally:
+        env_contract.variables.cache_clear()

@@ -197,7 +197,7 @@ def _texts(docs: Docs) -> dict[tuple[str, str], str]:
 
 def test_the_env_names_are_the_embedded_stacks(tmp_path: Path) -> None:
     """The placeholder names in the shared files are variables the embedded stack sets (its
-    StackConfig.env(), which tests/unit/test_one_home.py holds equal to the charts' helpers)."""
+    StackConfig.env(), the env contract's values outside pods)."""
     stack = set(StackConfig(home=tmp_path).env())
     found: set[str] = set()
     for parts in SHARED.values():

@@ -1,8 +1,8 @@
 """One home per fact. Every pinned version is written in src/medallion/versions.toml and nowhere
 else that a person edits: the images get it as a build arg, the charts' appVersions are checked
 equal to it here, the prose says "the pinned version" or is generated from the chart. The
-environment the engines read is written by the embedded stack (``StackConfig.env()``) and by the
-charts' env helpers; the two name the same variables."""
+environment the engines read is written once, in the env contract (charts/common/env.yaml): the
+embedded stack fills it (``StackConfig.env()``), the charts' env helpers are generated from it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from medallion import env_contract
 from medallion.paths import project_dir
 from medallion.stack.config import StackConfig
 
@@ -156,19 +157,11 @@ def test_the_search_finds_what_it_should() -> None:
     assert postgres.search("Debian's postgresql-99") and not postgres.search("postgres:5499")
 
 
-# The env-var contract. The charts' helpers that set the engines' connection environment (the
-# names the shared config files expand and the clients read), and the names that legitimately
-# sit on one side only.
-ENV_HELPERS = ("common.s3.env", "trino.env", "hive-metastore.env", "medallion.trinoEnv")
+# The env-var contract (charts/common/env.yaml). Variables a chart sets that are not the
+# contract's: each container's own settings (dbt's, the launcher's...), not shared config.
 CHART_ONLY = {
     "SERVICE_OPTS": "the metastore launcher's JVM flags (the stack's metastore engine sets them "
     "for its own process only)",
-}
-STACK_ONLY = {
-    "MEDALLION_HOME": "the embedded stack's state directory; a pod has none",
-    "AWS_REGION": "the local processes' AWS SDK; in a pod the config files carry S3_REGION",
-    "MEDALLION_SPARK_REMOTE": "the embedded stack's Spark Connect server; a SparkApplication's "
-    "driver is its own Spark",
 }
 
 
@@ -191,41 +184,71 @@ def helper_env_names(name: str, bodies: dict[str, str]) -> set[str]:
     return names
 
 
-def chart_env_names() -> set[str]:
-    bodies = helper_bodies()
-    return set().union(*(helper_env_names(name, bodies) for name in ENV_HELPERS))
-
-
 def stack_env_names(tmp_path: Path) -> set[str]:
     return set(StackConfig(home=tmp_path).env())
 
 
-def test_the_charts_and_the_stack_set_the_same_variables(tmp_path: Path) -> None:
-    chart, stack = chart_env_names(), stack_env_names(tmp_path)
-    assert chart - stack == set(CHART_ONLY), "set by the charts' env helpers only"
-    assert stack - chart == set(STACK_ONLY), "set by StackConfig.env() only"
+def test_the_stack_sets_the_contracts_variables(tmp_path: Path) -> None:
+    """StackConfig.env() fills every format string of the contract (a placeholder it does not
+    provide fails here) and sets nothing else."""
+    env = StackConfig(home=tmp_path).env()
+    assert set(env) == {v.name for v in env_contract.variables() if v.stack is not None}
+    assert env["S3_ENDPOINT"] == f"http://127.0.0.1:{StackConfig(home=tmp_path).ports['s3']}"
+    assert env["S3_BUCKET"] == env_contract.global_defaults()["s3"]["bucket"]
 
 
-def test_the_helpers_are_read() -> None:
-    """The parsing above sees the helpers (a renamed helper fails here, not silently)."""
+def test_the_charts_env_helpers_are_the_contracts_groups() -> None:
+    """Each group with pod values is a generated helper that sets exactly its variables, and
+    every one is used by a chart."""
     bodies = helper_bodies()
-    assert set(ENV_HELPERS) <= set(bodies)
-    assert {"S3_ENDPOINT", "S3_SECRET_KEY"} <= helper_env_names("common.s3.env", bodies)
-    assert "HIVE_METASTORE_URI" in helper_env_names("trino.env", bodies)
+    templates = "\n".join(
+        p.read_text()
+        for p in (ROOT / "charts").glob("*/templates/**/*")
+        if p.is_file() and p.name != "_env.tpl"
+    )
+    for group in env_contract.groups():
+        in_pods = {v.name for v in env_contract.variables() if v.group == group and v.chart}
+        if not in_pods:
+            continue
+        helper = f"common.env.{group}"
+        assert helper_env_names(helper, bodies) == in_pods, helper
+        assert f'include "{helper}"' in templates, f"{helper} is used by no chart"
 
 
-def test_the_release_access_env_uses_the_same_names(tmp_path: Path) -> None:
-    """medallion.k8s.access hands a workstation the release's services under the stack's names."""
+def test_no_chart_writes_a_contract_variable_by_hand() -> None:
+    """The contract's variables reach pods only through the generated helpers."""
+    contract = {v.name for v in env_contract.variables()}
+    by_hand = {
+        name: sorted(paths)
+        for name, paths in chart_set_variables(exclude="_env.tpl").items()
+        if name in contract
+    }
+    assert not by_hand, f"set outside charts/common/templates/_env.tpl: {by_hand}"
+
+
+def test_the_contract_covers_what_the_charts_set_for_shared_config() -> None:
+    """Every variable the shared config files expand is the contract's (tests/k8s checks that
+    each pod sets those its files need); what else the charts set is a container's own."""
+    helpers = ("trino.env", "hive-metastore.env")
+    bodies = helper_bodies()
+    set_by_helpers = set().union(*(helper_env_names(h, bodies) for h in helpers))
+    contract = {v.name for v in env_contract.variables()}
+    assert set_by_helpers - contract == set(CHART_ONLY)
+
+
+def test_the_release_access_env_is_the_contracts() -> None:
+    """medallion.k8s.access hands a workstation the release's services under the contract's
+    names: it fills the contract and writes no variable itself."""
     tree = ast.parse((ROOT / "src" / "medallion" / "k8s" / "access.py").read_text())
-    names = {
+    written = {
         key.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Dict)
         for key in node.keys
         if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isupper()
     }
-    assert "S3_ENDPOINT" in names
-    assert names <= stack_env_names(tmp_path) | chart_env_names(), names
+    assert not written, written
+    assert "env_contract.environment(" in ast.unparse(tree)
 
 
 # Variables a chart sets for a program that reads them itself (not medallion's code or files).
@@ -234,6 +257,8 @@ READ_BY_THE_PROGRAM = {
     "MINIO_REGION": "the MinIO server",
     "MINIO_ROOT_USER": "the MinIO server",
     "MINIO_ROOT_PASSWORD_FILE": "the MinIO server",
+    "AWS_ACCESS_KEY_ID": "the AWS SDK's default credential chain (the metastore's S3 clients)",
+    "AWS_SECRET_ACCESS_KEY": "the AWS SDK's default credential chain",
 }
 # Where medallion reads its variables: its code, the dbt project, the shared config files, the
 # images' scripts.
@@ -241,11 +266,12 @@ READERS = ("src/**/*.py", "spark-apps/**/*.py", "dbt/**/*.sql", "dbt/**/*.yml",
            "charts/*/files/**/*", "images/**/*")  # fmt: skip
 
 
-def chart_set_variables() -> dict[str, set[str]]:
-    """Every variable a chart's template sets in a container (name -> templates)."""
+def chart_set_variables(exclude: str = "") -> dict[str, set[str]]:
+    """Every variable a chart's template sets in a container (name -> templates), but in the
+    template named ``exclude``."""
     found: dict[str, set[str]] = {}
     for path in sorted((ROOT / "charts").glob("*/templates/**/*")):
-        if path.is_file():
+        if path.is_file() and path.name != exclude:
             for name in re.findall(r"^\s*- name: ([A-Z][A-Z0-9_]*)\s*$", path.read_text(), re.M):
                 found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     return found

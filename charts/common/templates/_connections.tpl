@@ -41,33 +41,6 @@ defaults included). Empty values mean "the component this release deploys", name
 {{- .Values.global.s3.bucket -}}
 {{- end -}}
 
-{{/*
-S3_* variables for a container (endpoint, region, bucket, keys from the Secret).
-The keys are environment variables, not files, because every reader takes them from the
-environment: the shared config files expand them (Trino's catalogs as ${ENV:..}, the metastore
-site and the Spark conf as ${env.NAME}, the same bytes the embedded stack runs with), and the
-AWS SDK and MinIO clients read no key file. They come from a secretKeyRef, never a literal, and
-no command line expands them.
-*/}}
-{{- define "common.s3.env" -}}
-- name: S3_ENDPOINT
-  value: {{ include "common.s3.endpoint" . | quote }}
-- name: S3_REGION
-  value: {{ include "common.s3.region" . | quote }}
-- name: S3_BUCKET
-  value: {{ include "common.s3.bucket" . | quote }}
-- name: S3_ACCESS_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.s3.secretName" . }}
-      key: {{ include "common.s3.accessKeyKey" . }}
-- name: S3_SECRET_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.s3.secretName" . }}
-      key: {{ include "common.s3.secretKeyKey" . }}
-{{- end -}}
-
 {{/* PostgreSQL host: global.postgres.host, else the release's PostgreSQL. */}}
 {{- define "common.postgres.host" -}}
 {{- $pg := .Values.global.postgres -}}

@@ -38,12 +38,11 @@ JVM_OPTS=(
 SERVICE_JVM_OPTS=()
 read -r -a SERVICE_JVM_OPTS <<<"${SERVICE_OPTS:-}"
 
-run_java() {
-  java "${JVM_OPTS[@]}" "${SERVICE_JVM_OPTS[@]}" -cp "$CLASS_PATH" "$@"
-}
+# The JVM every command runs its main class in.
+JAVA=(java "${JVM_OPTS[@]}" "${SERVICE_JVM_OPTS[@]}" -cp "$CLASS_PATH")
 
 schematool() {
-  (cd "$METASTORE_HOME" && run_java org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool \
+  (cd "$METASTORE_HOME" && "${JAVA[@]}" org.apache.hadoop.hive.metastore.tools.schematool.MetastoreSchemaTool \
     -dbType postgres "$@")
 }
 
@@ -51,8 +50,7 @@ command=${1:-serve}
 shift || true
 case "$command" in
   serve)
-    exec java "${JVM_OPTS[@]}" "${SERVICE_JVM_OPTS[@]}" -cp "$CLASS_PATH" \
-      org.apache.hadoop.hive.metastore.HiveMetaStore -p "${METASTORE_PORT:-9083}" "$@"
+    exec "${JAVA[@]}" org.apache.hadoop.hive.metastore.HiveMetaStore -p "${METASTORE_PORT:-9083}" "$@"
     ;;
   init-schema)
     if schematool -info; then

@@ -5,35 +5,9 @@ them only from the environment (${env.NAME}) or a JCEKS credential store, not fr
 the same site file serves the embedded stack, which sets the same variables.
 */}}
 {{- define "hive-metastore.env" -}}
-- name: METASTORE_DB_HOST
-  value: {{ include "common.postgres.host" . | quote }}
-- name: METASTORE_DB_PORT
-  value: {{ include "common.postgres.port" . | quote }}
-- name: METASTORE_DB_NAME
-  value: {{ include "common.postgres.metastoreDatabase" . | quote }}
-- name: METASTORE_DB_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.postgres.secretName" . }}
-      key: {{ include "common.postgres.usernameKey" . }}
-- name: METASTORE_DB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.postgres.secretName" . }}
-      key: {{ include "common.postgres.passwordKey" . }}
-- name: METASTORE_PORT
-  value: {{ .Values.port | quote }}
-{{ include "common.s3.env" . }}
-- name: AWS_ACCESS_KEY_ID
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.s3.secretName" . }}
-      key: {{ include "common.s3.accessKeyKey" . }}
-- name: AWS_SECRET_ACCESS_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.s3.secretName" . }}
-      key: {{ include "common.s3.secretKeyKey" . }}
+{{ include "common.env.metastore-server" . }}
+{{ include "common.env.s3" . }}
+{{ include "common.env.aws" . }}
 - name: SERVICE_OPTS
   value: {{ printf "-Xmx%s -Djava.io.tmpdir=/tmp" .Values.heap | quote }}
 {{- end -}}

@@ -70,30 +70,7 @@ trigger contract reads `kubectl create job --from=cronjob/<release>-<layer> NAME
 
 {{- define "medallion.trinoCaDir" -}}/etc/medallion/trino-ca{{- end -}}
 
-{{/*
-Where Trino is and how to log in: read by dbt's profile and by the ledger (medallion.trino_client).
-The password is env because dbt's profile reads it with env_var() only; the CA is a file.
-*/}}
-{{- define "medallion.trinoEnv" -}}
-- name: TRINO_HOST
-  value: {{ include "medallion.trinoHost" . | quote }}
-- name: TRINO_PORT
-  value: {{ include "medallion.trinoPort" . | quote }}
-# Clients log in over TLS only: Trino refuses passwords over plain HTTP.
-- name: TRINO_HTTP_SCHEME
-  value: https
-- name: TRINO_USER
-  value: {{ include "medallion.trinoUser" . | quote }}
-- name: TRINO_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "medallion.trinoAuthSecret" . }}
-      key: {{ default (include "medallion.trinoUser" .) .Values.query.passwordKey }}
-- name: TRINO_CA_FILE
-  value: {{ include "medallion.trinoCaDir" . }}/ca.crt
-{{- end -}}
-
-{{/* The mount and the volume of TRINO_CA_FILE, for every container with medallion.trinoEnv. */}}
+{{/* The mount and the volume of TRINO_CA_FILE, for every container with common.env.trino-client. */}}
 {{- define "medallion.trinoCaMount" -}}
 - name: trino-ca
   mountPath: {{ include "medallion.trinoCaDir" . }}
@@ -112,7 +89,7 @@ The password is env because dbt's profile reads it with env_var() only; the CA i
 
 {{/* Environment of a dbt-trino container: what files/dbt/profiles.yml reads with env_var(). */}}
 {{- define "medallion.dbtEnv" -}}
-{{ include "medallion.trinoEnv" . }}
+{{ include "common.env.trino-client" . }}
 - name: DBT_TARGET
   value: trino
 - name: DBT_THREADS
@@ -147,18 +124,7 @@ ledger's rows, the image tag their code version.
   value: {{ include "medallion.profilesDir" . }}
 {{- /* Where S3, the metastore and PostgreSQL are, so that an error about a dead one names its
 address (medallion.dependencies). Addresses only: these containers reach them through Trino. */}}
-- name: S3_ENDPOINT
-  value: {{ include "common.s3.endpoint" . | quote }}
-- name: HIVE_METASTORE_URI
-  value: {{ include "common.metastore.uri" . | quote }}
-- name: SERVING_DB_HOST
-  value: {{ include "common.postgres.host" . | quote }}
-- name: SERVING_DB_PORT
-  value: {{ include "common.postgres.port" . | quote }}
-- name: METASTORE_DB_HOST
-  value: {{ include "common.postgres.host" . | quote }}
-- name: METASTORE_DB_PORT
-  value: {{ include "common.postgres.port" . | quote }}
+{{ include "common.env.addresses" . }}
 {{- end -}}
 
 {{/*
@@ -221,7 +187,7 @@ template, waits for its end and writes the run's row to the ledger through Trino
       valueFrom:
         fieldRef:
           fieldPath: metadata.labels['batch.kubernetes.io/job-name']
-    {{- include "medallion.trinoEnv" . | nindent 4 }}
+    {{- include "common.env.trino-client" . | nindent 4 }}
     {{- include "medallion.jobEnv" . | nindent 4 }}
     - name: HOME
       value: /tmp

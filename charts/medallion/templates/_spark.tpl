@@ -26,9 +26,8 @@ spec:
       env:
         - name: MEDALLION_SPARK_CONF
           value: {{ include "medallion.sparkConfDir" $ctx }}/spark-defaults.conf
-        - name: HIVE_METASTORE_URI
-          value: {{ include "common.metastore.uri" $ctx | quote }}
-        {{- include "common.s3.env" $ctx | nindent 8 }}
+        {{- include "common.env.metastore" $ctx | nindent 8 }}
+        {{- include "common.env.s3" $ctx | nindent 8 }}
         - name: DBT_PROFILES_DIR
           value: {{ include "medallion.profilesDir" $ctx }}
         - name: DBT_TARGET

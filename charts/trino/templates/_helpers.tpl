@@ -5,25 +5,9 @@ are shared byte for byte with the embedded stack, which hands Trino its credenti
 environment, and ${ENV:..} is the substitution both runtimes support.
 */}}
 {{- define "trino.env" -}}
-- name: HIVE_METASTORE_URI
-  value: {{ include "common.metastore.uri" . | quote }}
-{{ include "common.s3.env" . }}
-- name: SERVING_DB_HOST
-  value: {{ include "common.postgres.host" . | quote }}
-- name: SERVING_DB_PORT
-  value: {{ include "common.postgres.port" . | quote }}
-- name: SERVING_DB_NAME
-  value: {{ include "common.postgres.servingDatabase" . | quote }}
-- name: SERVING_DB_USER
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.postgres.secretName" . }}
-      key: {{ include "common.postgres.usernameKey" . }}
-- name: SERVING_DB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ include "common.postgres.secretName" . }}
-      key: {{ include "common.postgres.passwordKey" . }}
+{{ include "common.env.metastore" . }}
+{{ include "common.env.s3" . }}
+{{ include "common.env.serving-db" . }}
 {{- end -}}
 
 {{/* jvm.config: the shared file, then the heap of this role. (dict "ctx" . "heap" "2G") */}}

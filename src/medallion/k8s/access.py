@@ -20,12 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from medallion import env_contract
 from medallion.trino_client import chart_values, pipeline_user
-
-# The umbrella chart's defaults (values.yaml: global.*).
-BUCKET = "warehouse"
-REGION = "us-east-1"
-SERVING_DB = "serving"
 
 
 class AccessError(RuntimeError):
@@ -112,21 +108,17 @@ def forwarded_env(release: Release) -> Iterator[dict[str, str]]:
         port_forward(release, f"{name}-trino", https_port) as trino_port,
         port_forward(release, f"{name}-postgres", 5432) as pg_port,
     ):
-        yield {
-            "S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
-            "S3_REGION": REGION,
-            "S3_BUCKET": BUCKET,
-            "S3_ACCESS_KEY": access_key,
-            "S3_SECRET_KEY": secret_key,
-            "TRINO_HOST": "127.0.0.1",
-            "TRINO_PORT": str(trino_port),
-            "TRINO_HTTP_SCHEME": "https",
-            "TRINO_USER": trino_user,
-            "TRINO_PASSWORD": trino_password,
-            "TRINO_CA_FILE": str(ca_file),
-            "SERVING_DB_HOST": "127.0.0.1",
-            "SERVING_DB_PORT": str(pg_port),
-            "SERVING_DB_NAME": SERVING_DB,
-            "SERVING_DB_USER": pg_user,
-            "SERVING_DB_PASSWORD": pg_password,
-        }
+        yield env_contract.environment(
+            {
+                "host": "127.0.0.1",
+                "ports": {"s3": s3_port, "trino_https": trino_port, "postgres": pg_port},
+                "s3_access_key": access_key,
+                "s3_secret_key": secret_key,
+                "serving_db_user": pg_user,
+                "serving_db_password": pg_password,
+                "trino_user": trino_user,
+                "trino_password": trino_password,
+                "trino_ca": ca_file,
+            },
+            only=("s3", "serving-db", "trino-client"),
+        )

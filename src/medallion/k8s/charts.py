@@ -114,3 +114,53 @@ def sync_globals(*, write: bool) -> list[Path]:
                 chart_schema["properties"]["global"] = schema
                 schema_file.write_text(json.dumps(chart_schema, indent=2) + "\n")
     return stale
+
+
+#: The charts' env helpers, generated from the env contract (``charts/common/env.yaml``).
+ENV_HELPERS_FILE = ("common", "templates", "_env.tpl")
+ADDRESSES = "addresses"
+
+
+def env_helpers() -> str:
+    """templates/_env.tpl: a helper ``common.env.<group>`` per group of the env contract, with the
+    chart value of each of its variables, and ``common.env.addresses``."""
+    from medallion import env_contract
+
+    def entry(v: env_contract.Variable) -> str:
+        assert v.chart is not None
+        if "secret" in v.chart:
+            ref = v.chart["secret"]
+            return (
+                f"- name: {v.name}\n  valueFrom:\n    secretKeyRef:\n"
+                f"      name: {ref['name']}\n      key: {ref['key']}\n"
+            )
+        return f"- name: {v.name}\n  value: {v.chart['value']}\n"
+
+    def helper(name: str, members: list[env_contract.Variable]) -> str:
+        body = "".join(entry(v) for v in members).rstrip("\n")
+        return f'{{{{- define "common.env.{name}" -}}}}\n{body}\n{{{{- end -}}}}\n'
+
+    in_pods = [v for v in env_contract.variables() if v.chart is not None]
+    helpers = [
+        helper(group, [v for v in in_pods if v.group == group])
+        for group in env_contract.groups()
+        if any(v.group == group for v in in_pods)
+    ]
+    helpers.append(helper(ADDRESSES, [v for v in in_pods if v.address]))
+    head = (
+        "{{/*\nGenerated from charts/common/env.yaml (the environment contract) by "
+        "`make charts-docs`:\nedit that file, not this one.\n*/}}\n"
+    )
+    return head + "\n" + "\n".join(helpers)
+
+
+def sync_env_helpers(*, write: bool) -> list[Path]:
+    """Regenerate templates/_env.tpl of the library chart; returns it if it differed (written
+    when ``write``)."""
+    path = charts_dir().joinpath(*ENV_HELPERS_FILE)
+    text = env_helpers()
+    if path.is_file() and path.read_text() == text:
+        return []
+    if write:
+        path.write_text(text)
+    return [path]

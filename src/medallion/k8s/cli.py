@@ -248,8 +248,9 @@ def tools() -> None:
 @app.command("charts-docs")
 def charts_docs() -> None:
     """Copy the shared global values and schema (charts/common/global-values.*) into every
-    chart, then regenerate the charts' README.md from README.md.gotmpl and the `# --` comments in
-    their values.yaml (helm-docs)."""
+    chart, generate the env helpers from the env contract (charts/common/env.yaml), then
+    regenerate the charts' README.md from README.md.gotmpl and the `# --` comments in their
+    values.yaml (helm-docs)."""
     from medallion.k8s import charts
 
     binary = charts.cached_tool("helm-docs")
@@ -257,6 +258,8 @@ def charts_docs() -> None:
         raise _fail("helm-docs not found: run `make k8s-tools`")
     for path in charts.sync_globals(write=True):
         console.print(f"{path.relative_to(charts.charts_dir())}: global block updated")
+    for path in charts.sync_env_helpers(write=True):
+        console.print(f"{path.relative_to(charts.charts_dir())}: regenerated")
     for chart in charts.DOCUMENTED_CHARTS:
         charts.helm_docs(binary, chart)
     console.print(f"README.md of {', '.join(charts.DOCUMENTED_CHARTS)} written")

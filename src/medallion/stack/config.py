@@ -17,13 +17,9 @@ import secrets
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from medallion import env_contract
 from medallion.paths import home_dir
 from medallion.trino_client import pipeline_user, users
-
-BUCKET = "warehouse"
-REGION = "us-east-1"
-METASTORE_DB = "metastore"
-SERVING_DB = "serving"
 
 
 def _default_ports() -> dict[str, int]:
@@ -128,38 +124,25 @@ class StackConfig:
         return self.home / "trino" / "tls"
 
     def env(self) -> dict[str, str]:
-        """The variables the shared config files' placeholders and the clients read."""
+        """The variables the shared config files' placeholders and the clients read: the env
+        contract (``charts/common/env.yaml``) filled with this stack's addresses and credentials.
+        Its PostgreSQL roles are named after their databases."""
         creds = self.credentials()
-        p = self.ports
+        databases = env_contract.global_defaults()["postgres"]
         user = pipeline_user()
-        return {
-            "S3_ENDPOINT": f"http://{self.host}:{p['s3']}",
-            "S3_REGION": REGION,
-            "S3_BUCKET": BUCKET,
-            "S3_ACCESS_KEY": creds.s3_access_key,
-            "S3_SECRET_KEY": creds.s3_secret_key,
-            "AWS_ACCESS_KEY_ID": creds.s3_access_key,
-            "AWS_SECRET_ACCESS_KEY": creds.s3_secret_key,
-            "AWS_REGION": REGION,
-            "HIVE_METASTORE_URI": f"thrift://{self.host}:{p['metastore']}",
-            "METASTORE_PORT": str(p["metastore"]),
-            "METASTORE_DB_HOST": self.host,
-            "METASTORE_DB_PORT": str(p["postgres"]),
-            "METASTORE_DB_NAME": METASTORE_DB,
-            "METASTORE_DB_USER": "metastore",
-            "METASTORE_DB_PASSWORD": creds.metastore_db_password,
-            "SERVING_DB_HOST": self.host,
-            "SERVING_DB_PORT": str(p["postgres"]),
-            "SERVING_DB_NAME": SERVING_DB,
-            "SERVING_DB_USER": "serving",
-            "SERVING_DB_PASSWORD": creds.serving_db_password,
-            "TRINO_HOST": self.host,
-            "TRINO_PORT": str(p["trino_https"]),
-            "TRINO_HTTP_SCHEME": "https",
-            "TRINO_CA_FILE": str(self.trino_tls / "ca.pem"),
-            "TRINO_USER": user,
-            "TRINO_PASSWORD": creds.trino_passwords[user],
-            "MEDALLION_HOME": str(self.home),
-            # the stack's warm Spark (stack.engines.spark); a SparkApplication is its own driver
-            "MEDALLION_SPARK_REMOTE": f"sc://{self.host}:{p['spark']}",
-        }
+        return env_contract.environment(
+            {
+                "host": self.host,
+                "ports": self.ports,
+                "home": self.home,
+                "s3_access_key": creds.s3_access_key,
+                "s3_secret_key": creds.s3_secret_key,
+                "metastore_db_user": databases["metastoreDatabase"],
+                "metastore_db_password": creds.metastore_db_password,
+                "serving_db_user": databases["servingDatabase"],
+                "serving_db_password": creds.serving_db_password,
+                "trino_user": user,
+                "trino_password": creds.trino_passwords[user],
+                "trino_ca": self.trino_tls / "ca.pem",
+            }
+        )

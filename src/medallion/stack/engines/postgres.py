@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
-from medallion.stack.config import METASTORE_DB, SERVING_DB
 from medallion.stack.engines.base import Component
 from medallion.stack.process import StackError
 
@@ -170,10 +169,10 @@ class Postgres(Component):
     def after_start(self) -> None:
         from psycopg import sql
 
-        creds = self.cfg.credentials()
-        roles = {
-            "metastore": (METASTORE_DB, creds.metastore_db_password),
-            "serving": (SERVING_DB, creds.serving_db_password),
+        env = self.cfg.env()
+        roles = {  # role -> (its database, its password), as the env contract names them
+            env[f"{db}_DB_USER"]: (env[f"{db}_DB_NAME"], env[f"{db}_DB_PASSWORD"])
+            for db in ("METASTORE", "SERVING")
         }
         with self.connect() as conn:  # type: ignore[attr-defined]
             for role, (db, password) in roles.items():

@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 
 from medallion.artifacts import VERSIONS, Layout, SetupStep, Verifier, go_install
 from medallion.s3 import s3_client
-from medallion.stack.config import BUCKET
 from medallion.stack.engines.base import Component
 from medallion.stack.process import port_open
 
@@ -59,5 +58,6 @@ class S3Server(Component):
     def after_start(self) -> None:
         s3 = self.client()
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
-        if BUCKET not in existing:
-            s3.create_bucket(Bucket=BUCKET)
+        bucket = self.cfg.env()["S3_BUCKET"]
+        if bucket not in existing:
+            s3.create_bucket(Bucket=bucket)
