@@ -89,26 +89,32 @@ def tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def rss(processes: list[psutil.Process]) -> int:
-    total = 0
+def memory(processes: list[psutil.Process]) -> tuple[int, int]:
+    """Resident memory of processes: the sum of their RSS, and of their PSS (each shared page
+    counted once across them, split between its sharers: PostgreSQL's backends all map its
+    shared buffers, which RSS counts once per backend)."""
+    rss = pss = 0
     for proc in processes:
         try:
-            total += proc.memory_info().rss
+            info = proc.memory_full_info()
         except psutil.Error:
             continue  # ended between listing and reading
-    return total
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return rss, pss
 
 
 @dataclass
 class Sampler:
-    """Peak RSS per component and the highest 1-minute load average, per phase, sampled every
-    ``interval`` seconds. ``roots`` are the stack's engines (each counted with its children);
+    """Peak RSS and PSS per component and the highest 1-minute load average, per phase, sampled
+    every ``interval`` seconds. ``roots`` are the stack's engines (each counted with its children);
     ``driver`` is this process alone (dbt runs in it) and ``children`` what this process started
     that is no engine (the Spark driver of a silver run, the floor's DuckDB)."""
 
     roots: dict[str, int] = field(default_factory=dict)
     interval: float = 0.5
     peaks: dict[str, dict[str, int]] = field(default_factory=dict)
+    peaks_pss: dict[str, dict[str, int]] = field(default_factory=dict)
     load: dict[str, float] = field(default_factory=dict)
     _phase: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -116,21 +122,23 @@ class Sampler:
 
     def sample(self) -> None:
         me = psutil.Process()
-        sizes: dict[str, int] = {}
+        sizes: dict[str, tuple[int, int]] = {}
         engines: set[int] = set()
         for name, pid in self.roots.items():
             procs = tree(pid)
             engines.update(p.pid for p in procs)
-            sizes[name] = rss(procs)
-        sizes["driver"] = rss([me])
-        sizes["children"] = rss([p for p in me.children(recursive=True) if p.pid not in engines])
-        sizes["total"] = sum(sizes.values())
+            sizes[name] = memory(procs)
+        sizes["driver"] = memory([me])
+        sizes["children"] = memory([p for p in me.children(recursive=True) if p.pid not in engines])
+        sizes["total"] = (sum(r for r, _ in sizes.values()), sum(p for _, p in sizes.values()))
         with self._lock:
             if self._phase is None:
                 return
             peak = self.peaks.setdefault(self._phase, {})
-            for name, size in sizes.items():
-                peak[name] = max(peak.get(name, 0), size)
+            peak_pss = self.peaks_pss.setdefault(self._phase, {})
+            for name, (rss, pss) in sizes.items():
+                peak[name] = max(peak.get(name, 0), rss)
+                peak_pss[name] = max(peak_pss.get(name, 0), pss)
             self.load[self._phase] = max(self.load.get(self._phase, 0.0), os.getloadavg()[0])
 
     def _run(self) -> None:
@@ -287,6 +295,7 @@ def run_layers(
             "rows_written": result.rows_written,
             "records_per_s": records_in / result.seconds if result.seconds else None,
             "peak_rss": sampler.peaks[phase],
+            "peak_pss": sampler.peaks_pss[phase],
             "load_1min_max": sampler.load[phase],
             "nodes": node_times(result.nodes),
         }
@@ -365,12 +374,17 @@ def bench_scale(
 
     pipeline_s = sum(layers[name]["seconds"] for name in LAYERS)
     total_records = sum(base_records.values())
+    # The pipeline's peaks: loading and the layers, base run and increment. Not the floor's, and
+    # not the stack's start (its engines' PIDs are known only once it is up, so the sampler would
+    # count them as this process's children).
     peak_rss: dict[str, int] = {}
-    for phase, peaks in sampler.peaks.items():
-        if phase.startswith("floor"):
-            continue
-        for name, size in peaks.items():
-            peak_rss[name] = max(peak_rss.get(name, 0), size)
+    peak_pss: dict[str, int] = {}
+    for per_phase, out in ((sampler.peaks, peak_rss), (sampler.peaks_pss, peak_pss)):
+        for phase, peaks in per_phase.items():
+            if phase.startswith("floor") or phase == "stack up":
+                continue
+            for name, size in peaks.items():
+                out[name] = max(out.get(name, 0), size)
     result.update(
         {
             "data": {
@@ -390,6 +404,7 @@ def bench_scale(
                 "seconds": pipeline_s,
                 "records_per_s": total_records / pipeline_s,
                 "peak_rss": peak_rss,
+                "peak_pss": peak_pss,
             },
             "floor": {
                 "seconds": floor["seconds"],
@@ -431,6 +446,8 @@ def metrics(result: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
         out[f"{s} ratio to floor"] = (entry["ratio_to_floor"], "x")
         for name, size in sorted(entry["pipeline"]["peak_rss"].items()):
             out[f"{s} peak RSS {name}"] = (size / GiB, "GiB")
+        if "peak_pss" in entry["pipeline"]:
+            out[f"{s} peak PSS total"] = (entry["pipeline"]["peak_pss"]["total"] / GiB, "GiB")
         out[f"{s} floor peak RSS"] = (entry["floor"]["peak_rss"] / GiB, "GiB")
         if "increment" in entry:
             out[f"{s} increment share"] = (entry["increment"]["share"], "")
@@ -502,7 +519,10 @@ def report(entry: Mapping[str, Any]) -> None:
         f"({data['bytes'] / 2**20:,.0f} MiB with the increment); load average "
         f"{entry['load_average_start'][0]:.1f} at the start, {entry['load_1min_max']:.1f} at most"
     )
-    print(f"  {'step':<16} {'seconds':>8} {'records/s':>10} {'peak RSS':>9}  by component (GiB)")
+    print(
+        f"  {'step':<16} {'seconds':>8} {'records/s':>10} {'peak RSS':>9} {'PSS':>7}  "
+        "RSS by component (GiB)"
+    )
     for layer in LAYERS:
         r = entry["layers"][layer]
         parts = ", ".join(
@@ -510,12 +530,12 @@ def report(entry: Mapping[str, Any]) -> None:
         )
         print(
             f"  {layer:<16} {r['seconds']:>8.1f} {r['records_per_s']:>10,.0f} "
-            f"{r['peak_rss']['total'] / GiB:>8.2f}G  {parts}"
+            f"{r['peak_rss']['total'] / GiB:>8.2f}G {r['peak_pss']['total'] / GiB:>6.2f}G  {parts}"
         )
     p, f = entry["pipeline"], entry["floor"]
     print(
         f"  {'pipeline':<16} {p['seconds']:>8.1f} {p['records_per_s']:>10,.0f} "
-        f"{p['peak_rss']['total'] / GiB:>8.2f}G"
+        f"{p['peak_rss']['total'] / GiB:>8.2f}G {p['peak_pss']['total'] / GiB:>6.2f}G"
     )
     print(
         f"  {'floor':<16} {f['seconds']['total']:>8.1f} {f['records_per_s']:>10,.0f} "
@@ -536,6 +556,12 @@ def report(entry: Mapping[str, Any]) -> None:
         print(f"  floor check ({step}; mart rows/mismatching): {rows}{'  MISMATCH' if bad else ''}")
 
 
+def pss_total(entry: Mapping[str, Any]) -> str:
+    """The peak PSS total of a result, "n/a" for a result from before the bench measured it."""
+    pss = entry.get("peak_pss")
+    return "n/a" if pss is None else f"{pss['total'] / GiB:.1f} GiB"
+
+
 def readme_block(result: Mapping[str, Any]) -> str:
     """The README's figures: the machine, the data and, per scale, each layer's time, the floor,
     the incremental share and the peak memory, from one bench result."""
@@ -548,8 +574,8 @@ def readme_block(result: Mapping[str, Any]) -> str:
         f"cores; the 1-minute load average was {min(loads):.1f} to {max(loads):.1f}.",
         "",
         "| scale | records | bronze | silver | gold | pipeline | floor (DuckDB) | pipeline / floor "
-        "| +1 day, share of the full run | peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| +1 day, share of the full run | peak RSS | peak PSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in result["scales"]:
         layers, inc = e["layers"], e["increment"]
@@ -558,7 +584,8 @@ def readme_block(result: Mapping[str, Any]) -> str:
             + "".join(f"| {layers[layer]['seconds']:.0f} s " for layer in LAYERS)
             + f"| {e['pipeline']['seconds']:.0f} s | {e['floor']['seconds']['total']:.1f} s "
             f"| {e['ratio_to_floor']:.0f}x | {inc['seconds']:.0f} s, {inc['share']:.0%} "
-            f"| {e['pipeline']['peak_rss']['total'] / GiB:.1f} GiB |"
+            f"| {e['pipeline']['peak_rss']['total'] / GiB:.1f} GiB "
+            f"| {pss_total(e['pipeline'])} |"
         )
     return "\n".join(lines)
 

@@ -8,6 +8,11 @@
   every model of one run, and a run that fails part-way leaves it untouched: the next run takes
   the same batches again (every merge is idempotent).
 
+  The batches are looked up first (silver_pending_batches) and the rows read with them as
+  literals, so that Iceberg skips the data files of every other batch (each load writes its own
+  files, whose _batch_id bounds then exclude them): a day's run reads that day's files, not the
+  history. A join on the lookup instead would read every file of the table.
+
   Everything is taken when the target table or the reconciliation does not exist yet, on
   --full-refresh, or with --vars '{silver_reprocess: true}'.
 -#}
@@ -22,6 +27,38 @@
 {% endmacro %}
 
 
+{#- The batches of `bronze` a run takes for `table_name`: new or re-landed ones, and those
+    holding rows quarantined as orphans. The loader admits only ids of letters, digits, '_', '.'
+    and '-' (medallion.load); anything else here is refused rather than quoted. -#}
+{% macro silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- set sql -%}
+    select landed._batch_id
+    from (
+        select _batch_id, max(_ingested_at) as ingested_at
+        from {{ bronze }}
+        group by _batch_id
+    ) as landed
+    left join {{ reconciliation }} as seen
+        on seen.table_name = '{{ table_name }}' and seen._batch_id = landed._batch_id
+    where seen._batch_id is null or landed.ingested_at > seen.bronze_ingested_at
+    {%- if quarantine is not none %}
+    union
+    select distinct _batch_id
+    from {{ quarantine }}
+    where table_name = '{{ table_name }}' and reason = 'orphan'
+    {%- endif %}
+  {%- endset -%}
+  {%- set batches = run_query(sql).columns[0].values() | list -%}
+  {%- for batch in batches if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
+    {{ exceptions.raise_compiler_error("unexpected batch id in " ~ bronze ~ ": " ~ batch) }}
+  {%- endfor -%}
+  {{ return(batches | sort) }}
+{% endmacro %}
+
+
 {% macro silver_candidates(bronze, table_name) %}
 {%- set reconciliation = silver_existing_relation('silver_reconciliation') -%}
 {%- set target = silver_existing_relation(table_name) -%}
@@ -31,11 +68,17 @@
 select bronze.*
 from {{ bronze }} as bronze
 {%- if not everything %}
+{%- set batches = silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
 left join (
     select landed._batch_id
     from (
         select _batch_id, max(_ingested_at) as ingested_at
         from {{ bronze }}
+        {%- if batches %}
+        where _batch_id in {{ silver_sql_list(batches) }}
+        {%- else %}
+        where false
+        {%- endif %}
         group by _batch_id
     ) as landed
     left join {{ reconciliation }} as seen
@@ -51,9 +94,14 @@ left join (
 ) as orphans
     on bronze._batch_id = orphans._batch_id and bronze._row_hash = orphans._row_hash
 {%- endif %}
-where pending._batch_id is not null
+where (pending._batch_id is not null
 {%- if quarantine is not none %}
     or orphans._row_hash is not null
+{%- endif %})
+{%- if batches %}
+    and bronze._batch_id in {{ silver_sql_list(batches) }}
+{%- else %}
+    and false
 {%- endif %}
 {%- endif %}
 {% endmacro %}

@@ -112,14 +112,14 @@ class Metastore(Component):
 
     def environment(self) -> dict[str, str]:
         """What the launcher reads: the unpacked metastore, the chart's conf files, this class
-        path, the heap, the port and JDK 17 first on PATH."""
+        path, the heap and JDK 17 first on PATH (the port, METASTORE_PORT, is the env
+        contract's)."""
         env = super().environment()
         return {
             **env,
             "METASTORE_HOME": str(home(self.lay)),
             "METASTORE_CONF_DIR": str(charts_file(*LAUNCHER).parent),
             "METASTORE_CLASSPATH": self.classpath(),
-            "METASTORE_PORT": str(self.port),
             "SERVICE_OPTS": f"-Xmx{self.heap}",
             "PATH": os.pathsep.join([str(java17().home / "bin"), env.get("PATH", os.defpath)]),
         }
