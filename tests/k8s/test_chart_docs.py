@@ -5,6 +5,7 @@ copies of the shared global values and the env helpers generated from the env co
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -44,18 +45,30 @@ def test_a_value_without_its_readme_row_is_noticed(
     assert "newValue" not in (copy / "trino" / "README.md").read_text()
 
 
-def test_every_chart_carries_the_one_global_block() -> None:
-    stale = charts.sync_globals(write=False)
-    assert not stale, f"{stale} differ from charts/common/global-values.*: run `make charts-docs`"
+@pytest.mark.parametrize(
+    ("sync", "home"),
+    [(charts.sync_globals, "global-values.*"), (charts.sync_env_helpers, "env.yaml")],
+    ids=["global values", "env helpers"],
+)
+def test_what_charts_docs_derives_is_current(sync: Callable[..., list[Path]], home: str) -> None:
+    stale = sync(write=False)
+    assert not stale, f"{stale} differ from charts/common/{home}: run `make charts-docs`"
+
+
+def charts_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> Path:
+    """A copy of some charts that medallion.k8s.charts (and the env contract) work on."""
+    copy = tmp_path / "charts"
+    for chart in names:
+        shutil.copytree(charts_dir() / chart, copy / chart)
+    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
+    monkeypatch.setenv("MEDALLION_PROJECT_DIR", str(tmp_path))
+    return copy
 
 
 def test_a_changed_global_default_reaches_every_chart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    copy = tmp_path / "charts"
-    for chart in ("common", *charts.GLOBAL_CHARTS):
-        shutil.copytree(charts_dir() / chart, copy / chart)
-    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
+    copy = charts_copy(tmp_path, monkeypatch, "common", *charts.GLOBAL_CHARTS)
     home = copy / "common" / "global-values.yaml"
     home.write_text(home.read_text().replace("bucket: warehouse", "bucket: lakehouse"))
     assert len(charts.sync_globals(write=True)) == len(charts.GLOBAL_CHARTS)
@@ -72,18 +85,10 @@ def without_global(values: str) -> str:
     return charts.replace_global_block(values, "")
 
 
-def test_the_env_helpers_are_generated_from_the_contract() -> None:
-    stale = charts.sync_env_helpers(write=False)
-    assert not stale, f"{stale} differs from charts/common/env.yaml: run `make charts-docs`"
-
-
 def test_a_changed_contract_reaches_the_helpers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    copy = tmp_path / "charts"
-    shutil.copytree(charts_dir() / "common", copy / "common")
-    monkeypatch.setattr(charts, "charts_dir", lambda: copy)
-    monkeypatch.setenv("MEDALLION_PROJECT_DIR", str(tmp_path))
+    copy = charts_copy(tmp_path, monkeypatch, "common")
     env_contract.variables.cache_clear()
     contract = copy / "common" / "env.yaml"
     contract.write_text(contract.read_text().replace("S3_BUCKET:", "S3_WAREHOUSE_BUCKET:"))
