@@ -446,8 +446,7 @@ def metrics(result: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
         out[f"{s} ratio to floor"] = (entry["ratio_to_floor"], "x")
         for name, size in sorted(entry["pipeline"]["peak_rss"].items()):
             out[f"{s} peak RSS {name}"] = (size / GiB, "GiB")
-        if "peak_pss" in entry["pipeline"]:
-            out[f"{s} peak PSS total"] = (entry["pipeline"]["peak_pss"]["total"] / GiB, "GiB")
+        out[f"{s} peak PSS total"] = (entry["pipeline"]["peak_pss"]["total"] / GiB, "GiB")
         out[f"{s} floor peak RSS"] = (entry["floor"]["peak_rss"] / GiB, "GiB")
         if "increment" in entry:
             out[f"{s} increment share"] = (entry["increment"]["share"], "")
@@ -556,12 +555,6 @@ def report(entry: Mapping[str, Any]) -> None:
         print(f"  floor check ({step}; mart rows/mismatching): {rows}{'  MISMATCH' if bad else ''}")
 
 
-def pss_total(entry: Mapping[str, Any]) -> str:
-    """The peak PSS total of a result, "n/a" for a result from before the bench measured it."""
-    pss = entry.get("peak_pss")
-    return "n/a" if pss is None else f"{pss['total'] / GiB:.1f} GiB"
-
-
 def readme_block(result: Mapping[str, Any]) -> str:
     """The README's figures: the machine, the data and, per scale, each layer's time, the floor,
     the incremental share and the peak memory, from one bench result."""
@@ -585,7 +578,7 @@ def readme_block(result: Mapping[str, Any]) -> str:
             + f"| {e['pipeline']['seconds']:.0f} s | {e['floor']['seconds']['total']:.1f} s "
             f"| {e['ratio_to_floor']:.0f}x | {inc['seconds']:.0f} s, {inc['share']:.0%} "
             f"| {e['pipeline']['peak_rss']['total'] / GiB:.1f} GiB "
-            f"| {pss_total(e['pipeline'])} |"
+            f"| {e['pipeline']['peak_pss']['total'] / GiB:.1f} GiB |"
         )
     return "\n".join(lines)
 
