@@ -184,16 +184,13 @@ def helper_env_names(name: str, bodies: dict[str, str]) -> set[str]:
     return names
 
 
-def stack_env_names(tmp_path: Path) -> set[str]:
-    return set(StackConfig(home=tmp_path).env())
-
-
 def test_the_stack_sets_the_contracts_variables(tmp_path: Path) -> None:
     """StackConfig.env() fills every format string of the contract (a placeholder it does not
     provide fails here) and sets nothing else."""
-    env = StackConfig(home=tmp_path).env()
+    cfg = StackConfig(home=tmp_path)
+    env = cfg.env()
     assert set(env) == {v.name for v in env_contract.variables() if v.stack is not None}
-    assert env["S3_ENDPOINT"] == f"http://127.0.0.1:{StackConfig(home=tmp_path).ports['s3']}"
+    assert env["S3_ENDPOINT"] == f"http://127.0.0.1:{cfg.ports['s3']}"
     assert env["S3_BUCKET"] == env_contract.global_defaults()["s3"]["bucket"]
 
 
