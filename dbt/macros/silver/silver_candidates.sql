@@ -11,7 +11,8 @@
   The batches are looked up first (silver_pending_batches) and the rows read with them as
   literals, so that Iceberg skips the data files of every other batch (each load writes its own
   files, whose _batch_id bounds then exclude them): a day's run reads that day's files, not the
-  history. A join on the lookup instead would read every file of the table.
+  history. A join on the lookup instead would read every file of the table. The lookup is the
+  one place the window is decided; the model's SQL only applies it.
 
   Everything is taken when the target table or the reconciliation does not exist yet, on
   --full-refresh, or with --vars '{silver_reprocess: true}'.
@@ -27,15 +28,18 @@
 {% endmacro %}
 
 
-{#- The batches of `bronze` a run takes for `table_name`: new or re-landed ones, and those
-    holding rows quarantined as orphans. The loader admits only ids of letters, digits, '_', '.'
-    and '-' (medallion.load); anything else here is refused rather than quoted. -#}
+{#- The batches of `bronze` a run takes for `table_name`, looked up before the model's SQL is
+    written: {'pending': new or re-landed batches, taken whole; 'orphaned': batches holding rows
+    quarantined as orphans, of which only those rows are taken}. The loader admits only ids of
+    letters, digits, '_', '.' and '-' (medallion.load); anything else here is refused rather than
+    quoted. -#}
 {% macro silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
+  {%- set found = {'pending': [], 'orphaned': []} -%}
   {%- if not execute -%}
-    {{ return([]) }}
+    {{ return(found) }}
   {%- endif -%}
   {%- set sql -%}
-    select landed._batch_id
+    select landed._batch_id, 'pending' as kind
     from (
         select _batch_id, max(_ingested_at) as ingested_at
         from {{ bronze }}
@@ -46,16 +50,18 @@
     where seen._batch_id is null or landed.ingested_at > seen.bronze_ingested_at
     {%- if quarantine is not none %}
     union
-    select distinct _batch_id
+    select distinct _batch_id, 'orphaned' as kind
     from {{ quarantine }}
     where table_name = '{{ table_name }}' and reason = 'orphan'
     {%- endif %}
   {%- endset -%}
-  {%- set batches = run_query(sql).columns[0].values() | list -%}
-  {%- for batch in batches if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
-    {{ exceptions.raise_compiler_error("unexpected batch id in " ~ bronze ~ ": " ~ batch) }}
+  {%- for batch, kind in run_query(sql).rows -%}
+    {%- if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
+      {{ exceptions.raise_compiler_error("unexpected batch id in " ~ bronze ~ ": " ~ batch) }}
+    {%- endif -%}
+    {%- do found[kind].append(batch) -%}
   {%- endfor -%}
-  {{ return(batches | sort) }}
+  {{ return({'pending': found.pending | sort, 'orphaned': found.orphaned | sort}) }}
 {% endmacro %}
 
 
@@ -68,40 +74,31 @@
 select bronze.*
 from {{ bronze }} as bronze
 {%- if not everything %}
-{%- set batches = silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
-left join (
-    select landed._batch_id
-    from (
-        select _batch_id, max(_ingested_at) as ingested_at
-        from {{ bronze }}
-        {%- if batches %}
-        where _batch_id in {{ silver_sql_list(batches) }}
-        {%- else %}
-        where false
-        {%- endif %}
-        group by _batch_id
-    ) as landed
-    left join {{ reconciliation }} as seen
-        on seen.table_name = '{{ table_name }}' and seen._batch_id = landed._batch_id
-    where seen._batch_id is null or landed.ingested_at > seen.bronze_ingested_at
-) as pending
-    on bronze._batch_id = pending._batch_id
-{%- if quarantine is not none %}
+{%- set found = silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
+{%- set batches = (found.pending + found.orphaned) | unique | sort %}
+{%- if found.orphaned %}
 left join (
     select distinct _batch_id, _row_hash
     from {{ quarantine }}
     where table_name = '{{ table_name }}' and reason = 'orphan'
+        and _batch_id in {{ silver_sql_list(found.orphaned) }}
 ) as orphans
     on bronze._batch_id = orphans._batch_id and bronze._row_hash = orphans._row_hash
 {%- endif %}
-where (pending._batch_id is not null
-{%- if quarantine is not none %}
-    or orphans._row_hash is not null
-{%- endif %})
 {%- if batches %}
-    and bronze._batch_id in {{ silver_sql_list(batches) }}
+where bronze._batch_id in {{ silver_sql_list(batches) }}
+    and (
+        {%- if found.pending %}
+        bronze._batch_id in {{ silver_sql_list(found.pending) }}
+        {%- else %}
+        false
+        {%- endif %}
+        {%- if found.orphaned %}
+        or orphans._row_hash is not null
+        {%- endif %}
+    )
 {%- else %}
-    and false
+where false
 {%- endif %}
 {%- endif %}
 {% endmacro %}
