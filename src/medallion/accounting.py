@@ -19,16 +19,22 @@ later than the watermark silver recorded.
 
 ``refresh`` recomputes the rows of the batches that are not final yet (not stored, or with rows
 waiting) or of the batches it is given; ``medallion load`` and every bronze and silver run call
-it, so the ledger follows each record from landing to silver.
+it, so the ledger follows each record from landing to silver. A file's records change only when
+its batch is landed again, so a refresh takes the records of the files the ledger already lists
+from the ledger and reads the landing tables only for the files it does not list yet; a load
+that lands a batch the ledger lists first forgets that batch's rows (``relanding``), under the
+same lease. A refresh then costs the bronze and silver side of the open batches, not a scan of
+every landed record of them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,18 +216,37 @@ def loaded_batches(env: Mapping[str, str], tables: Sequence[str]) -> list[str]:
     return sorted(str(r[0]) for r in query(env, parts).rows)
 
 
-def landed_files(
+def landed_partitions(
     env: Mapping[str, str], tables: Sequence[str], batches: Sequence[str]
-) -> list[tuple[str, str, str, int]]:
-    """``batch, table, file, records`` of each landed file of the batches: the records of its
-    JSON-lines copy (one per CSV record, malformed ones included), read through Trino."""
+) -> list[tuple[str, str]]:
+    """``batch, table`` of each landing partition of the batches (the metastore's list: no
+    record is read)."""
     if not tables or not batches:
         return []
     wanted = _in_list(batches)
     parts = " union all ".join(
-        f"select batch_id, '{t}', \"$path\", count(*) from {LANDING}.{SCHEMA}.{t} "
-        f"where batch_id in ({wanted}) group by 1, 2, 3"
+        f"select batch_id, '{t}' from {LANDING}.{SCHEMA}.\"{t}$partitions\" "
+        f"where batch_id in ({wanted})"
         for t in tables
+    )
+    return sorted((str(b), str(t)) for b, t in query(env, parts).rows)
+
+
+def landed_files(
+    env: Mapping[str, str], partitions: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str, int]]:
+    """``batch, table, file, records`` of each landed file of the ``batch, table`` partitions:
+    the records of its JSON-lines copy (one per CSV record, malformed ones included), read
+    through Trino."""
+    by_table: dict[str, list[str]] = {}
+    for batch, table in partitions:
+        by_table.setdefault(table, []).append(batch)
+    if not by_table:
+        return []
+    parts = " union all ".join(
+        f"select batch_id, '{t}', \"$path\", count(*) from {LANDING}.{SCHEMA}.{t} "
+        f"where batch_id in ({_in_list(batches)}) group by 1, 2, 3"
+        for t, batches in sorted(by_table.items())
     )
     return [
         (str(b), str(t), str(path).rsplit("/", 1)[-1].removesuffix(".jsonl") + ".csv", int(n))
@@ -242,13 +267,15 @@ def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[s
 
 
 def file_list(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[str, str, str, int]]:
-    """The files of ``batches`` with their records, counted in the landing tables; a file
-    without records (a header only) has no row there, so it comes from the list the load
-    stored with the batch's first accounts."""
-    counted = landed_files(env, landing_tables(env), batches)
-    seen = {(b, t) for b, t, _, _ in counted}
-    empty = [f for f in stored_files(env, batches) if (f[0], f[1]) not in seen and not f[3]]
-    return counted + empty
+    """The files of ``batches`` with their records: the ledger's for the files it lists (a
+    file's records change only when its batch is landed again, and that load forgets the
+    batch's rows first: ``relanding``), counted in the landing tables for the partitions it does
+    not list yet. A file without records (a header only) has no row in its landing table, so
+    only the list the load stored with the batch's first accounts has it."""
+    stored = stored_files(env, batches)
+    listed = {(b, t) for b, t, _, _ in stored}
+    partitions = landed_partitions(env, landing_tables(env), batches)
+    return stored + landed_files(env, [p for p in partitions if p not in listed])
 
 
 def compute(
@@ -337,18 +364,48 @@ def refresh(
     both replace the same rows. ``files`` is a load's own list of what it landed (``compute``).
     Waits up to ``wait`` seconds for the lease; then gives up and returns None: the batches
     stay open and the next run brings them up to date."""
+    try:
+        with _lease(env, wait):
+            chosen = list(batches) if batches is not None else open_batches(env)
+            accounts = compute(env, chosen, files)
+            store(env, accounts)
+            return accounts
+    except lock.LayerBusyError:
+        return None
+
+
+@contextlib.contextmanager
+def relanding(env: Mapping[str, str], batch_id: str, wait: float = 60.0) -> Iterator[None]:
+    """Hold the ``accounting`` lease while ``batch_id`` is landed again, its stored rows
+    forgotten first: a refresh takes a listed file's records from the ledger, so the ledger must
+    not list the batch's old files once its new ones land. If the load's own refresh then does
+    not happen, the next refresh counts the batch's files in the landing tables. Raises
+    ``lock.LayerBusyError`` when the lease stays taken for ``wait`` seconds (nothing changed)."""
+    with _lease(env, wait):
+        if _table_exists(env):
+            query(env, f"delete from {TABLE} where batch_id = ?", [batch_id])
+        yield
+
+
+@contextlib.contextmanager
+def _lease(env: Mapping[str, str], wait: float) -> Iterator[None]:
+    """The ``accounting`` lease, waited for up to ``wait`` seconds (then ``LayerBusyError``)."""
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            with lock.held(env, LEASE, uuid.uuid4().hex, LEASE):
-                chosen = list(batches) if batches is not None else open_batches(env)
-                accounts = compute(env, chosen, files)
-                store(env, accounts)
-                return accounts
-        except lock.LayerBusyError:
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(2)
+    with contextlib.ExitStack() as held:
+        while True:
+            try:
+                held.enter_context(lock.held(env, LEASE, uuid.uuid4().hex, LEASE))
+                break
+            except lock.LayerBusyError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(2)
+        yield
+
+
+def listed(env: Mapping[str, str], batch_id: str) -> bool:
+    """Whether the ledger lists files of ``batch_id``."""
+    return bool(stored_files(env, [batch_id]))
 
 
 def stored(env: Mapping[str, str], batch_id: str) -> list[FileAccount]:

@@ -51,6 +51,7 @@ written.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -63,8 +64,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medallion import accounting
 from medallion.generate import FILES, HEADERS
 from medallion.landing import CATALOG, PREFIX, RECORDS, SCHEMA
+from medallion.lock import LayerBusyError
 from medallion.records import Record, as_row, records
 from medallion.s3 import s3_client
 from medallion.trino_client import QueryError, query
@@ -533,6 +536,34 @@ class Landing:
         already = self.loaded(batch_id)
         if already and not replace:
             raise LoadError(f"batch {batch_id} is already loaded; pass --replace to replace it")
+        # The ledger keeps a listed file's records: a batch it lists (replaced, or a load that
+        # stopped part-way) is forgotten there first, under the accounts' lease.
+        again = already or accounting.listed(self.env, batch_id)
+        try:
+            with accounting.relanding(self.env, batch_id) if again else contextlib.nullcontext():
+                loaded = self._land_all(batch, on_file)
+        except LayerBusyError as exc:
+            raise LoadError(
+                f"batch {batch_id} was not landed: the batches' accounts stayed busy ({exc}); "
+                "nothing changed, load it again"
+            ) from exc
+        record = {
+            "batch_id": batch_id,
+            "loaded_at": dt.datetime.now(dt.UTC).isoformat(),
+            "files": [asdict(f) for f in loaded],
+        }
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=self.marker_key(batch_id),
+            Body=json.dumps(record, indent=1).encode(),
+        )
+        return LoadedBatch(batch_id, loaded, replaced=already)
+
+    def _land_all(
+        self, batch: CheckedBatch, on_file: Callable[[LoadedFile], None] | None
+    ) -> list[LoadedFile]:
+        """Cut every file's records, then change the tables and upload, file by file."""
+        batch_id = batch.batch_id
         with tempfile.TemporaryDirectory() as tmp:
             cut = [Path(tmp) / f"{i}.jsonl" for i in range(len(batch.files))]
             parsed = [parse_file(f.path, out) for f, out in zip(batch.files, cut, strict=True)]
@@ -546,17 +577,7 @@ class Landing:
                 loaded.append(self._land_file(batch_id, checked, records_file, out))
                 if on_file:
                     on_file(loaded[-1])
-        record = {
-            "batch_id": batch_id,
-            "loaded_at": dt.datetime.now(dt.UTC).isoformat(),
-            "files": [asdict(f) for f in loaded],
-        }
-        self.s3.put_object(
-            Bucket=self.bucket,
-            Key=self.marker_key(batch_id),
-            Body=json.dumps(record, indent=1).encode(),
-        )
-        return LoadedBatch(batch_id, loaded, replaced=already)
+        return loaded
 
     def _land_file(
         self, batch_id: str, checked: CheckedFile, parsed: ParsedFile, cut: Path

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.integration
 REVIEWS = "olist_order_reviews_dataset"
 ORDERS = "olist_orders_dataset"
 TRANSLATION = "product_category_name_translation"
+SELLERS = "olist_sellers_dataset"
 
 
 @dataclass
@@ -233,11 +234,12 @@ def test_every_record_of_every_file_is_accounted_for(stack: StackHandle, landed:
     assert unknown.returncode != 0 and "no batch 'no-such-batch'" in unknown.stderr
 
 
-def _rewrite_orders(source: Path, out: Path, change: Any) -> None:
-    """``out`` as the orders file ``source``, each record (header first) passed through
+def _rewrite(source: Path, out: Path, change: Any) -> None:
+    """``out`` as the Olist file ``source``, each record (header first) passed through
     ``change``; the generator's broken lines are left out (they are not records to rewrite)."""
-    with source.open(newline="", encoding="utf-8") as handle:
-        rows = [r for r in csv.reader(handle) if len(r) == len(HEADERS[ORDERS])]
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        header, *rest = list(csv.reader(handle))
+    rows = [header, *(r for r in rest if len(r) == len(header))]
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
         changed = (change(i, r) for i, r in enumerate(rows))
@@ -268,7 +270,7 @@ def test_a_column_a_later_file_adds_flows_into_silver(
         channel[row[0]] = "app" if i % 4 else "web"
         return [*row, channel[row[0]]]
 
-    _rewrite_orders(landed.file(ORDERS), tmp_path / f"batch={later}" / f"{ORDERS}.csv", add_channel)
+    _rewrite(landed.file(ORDERS), tmp_path / f"batch={later}" / f"{ORDERS}.csv", add_channel)
     load_dir(stack.env, tmp_path, later)
     bronze = run_layer(stack.env, "bronze")
     assert bronze.success, bronze.error
@@ -312,7 +314,7 @@ def test_a_file_that_drops_a_column_is_refused_and_changes_nothing(
 
     dropped = HEADERS[ORDERS].index("order_approved_at")
     batch = f"{landed.batch}-zz"
-    _rewrite_orders(
+    _rewrite(
         landed.file(ORDERS),
         tmp_path / f"batch={batch}" / f"{ORDERS}.csv",
         lambda _, row: row[:dropped] + row[dropped + 1 :],
@@ -370,19 +372,68 @@ def test_a_file_with_no_records_keeps_its_account(
     batch = f"{landed.batch}-empty"
     folder = tmp_path / f"batch={batch}"
     folder.mkdir()
-    sellers = "olist_sellers_dataset"
-    (folder / f"{sellers}.csv").write_text(",".join(HEADERS[sellers]) + "\n")
+    (folder / f"{SELLERS}.csv").write_text(",".join(HEADERS[SELLERS]) + "\n")
     (folder / f"{TRANSLATION}.csv").write_bytes(landed.originals[f"{TRANSLATION}.csv"])
     stack.cli("load", str(tmp_path), "--batch", batch)
     refreshed = accounting.refresh(stack.env, [batch])
     assert refreshed is not None
     for accounts in (refreshed, accounting.stored(stack.env, batch)):
         by_file = {a.file: a for a in accounts}
-        assert set(by_file) == {f"{sellers}.csv", f"{TRANSLATION}.csv"}
-        empty = by_file[f"{sellers}.csv"]
+        assert set(by_file) == {f"{SELLERS}.csv", f"{TRANSLATION}.csv"}
+        empty = by_file[f"{SELLERS}.csv"]
         assert (empty.table_name, empty.records, empty.balanced) == ("sellers", 0, True)
         assert by_file[f"{TRANSLATION}.csv"].records == len(landed.expected(TRANSLATION))
         assert all(a.balanced for a in accounts)
+
+
+def test_a_refresh_reads_landing_only_for_files_the_ledger_does_not_list(
+    stack: StackHandle, landed: Landed, tmp_path: Path
+) -> None:
+    """A listed file's records come from the ledger: refreshing a stored batch counts no landed
+    record (Trino ran no count over a landing table). A batch landed again is forgotten there
+    first, so a refresh that follows a load which never refreshed (the Python API) counts the
+    new file, not the old one's records."""
+    from medallion import accounting
+
+    batch = f"{landed.batch}-again"
+    first, second = tmp_path / "first", tmp_path / "second"
+    _rewrite(landed.file(SELLERS), first / f"batch={batch}" / f"{SELLERS}.csv", _same)
+    stack.cli("load", str(first), "--batch", batch)
+    [stored] = accounting.stored(stack.env, batch)
+    records = _data_rows(first / f"batch={batch}" / f"{SELLERS}.csv")
+    assert records > 2 and stored.records == records
+
+    since = stack.scalar("select current_timestamp")
+    refreshed = accounting.refresh(stack.env, [batch])
+    assert refreshed is not None and [a.records for a in refreshed] == [records]
+    counted = stack.scalar(
+        "select count(*) from system.runtime.queries "
+        f"where created >= from_iso8601_timestamp('{since.isoformat()}') "
+        "and query like '%\"$path\"%' and query not like '%system.runtime.queries%'"
+    )
+    assert counted == 0
+
+    _rewrite(
+        landed.file(SELLERS),
+        second / f"batch={batch}" / f"{SELLERS}.csv",
+        lambda i, row: row if i % 2 == 0 else None,
+    )
+    load_dir(stack.env, second, batch, replace=True)
+    assert accounting.stored(stack.env, batch) == []
+    fewer = _data_rows(second / f"batch={batch}" / f"{SELLERS}.csv")
+    assert fewer < records
+    refreshed = accounting.refresh(stack.env, [batch])
+    assert refreshed is not None and [a.records for a in refreshed] == [fewer]
+    assert [a.records for a in accounting.stored(stack.env, batch)] == [fewer]
+
+
+def _same(index: int, row: list[str]) -> list[str]:
+    return row
+
+
+def _data_rows(path: Path) -> int:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return sum(1 for _ in csv.reader(handle)) - 1
 
 
 def test_silver_equals_the_independent_computation(stack: StackHandle, landed: Landed) -> None:
