@@ -23,13 +23,16 @@ it, so the ledger follows each record from landing to silver. A file's records c
 its batch is landed again, so a refresh takes the records of the files the ledger already lists
 from the ledger and reads the landing tables only for the files it does not list yet; a load
 that lands a batch the ledger lists first forgets that batch's rows (``relanding``), under the
-same lease. A refresh then costs the bronze and silver side of the open batches, not a scan of
-every landed record of them.
+same lease. And a batch's accounts change only with its bronze rows, silver's reconciliation row
+or its quarantine rows, so each stored row keeps a digest of those (``states``, read from Iceberg's
+partition metadata and the two small silver tables) and a refresh recomputes only the batches
+whose digest changed: a day's run costs its own batches, not every batch still holding an orphan.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -47,8 +50,10 @@ TABLE = "serving.audit.batch_files"
 COLUMNS = (
     "batch_id varchar, table_name varchar, file varchar, records bigint, bronze_rows bigint, "
     "accepted bigint, quarantined bigint, orphans bigint, unprocessed bigint, reasons varchar, "
-    "measured_at timestamp(6)"
+    "measured_at timestamp(6), state varchar"
 )
+#: Columns added since the table was first made, added to an older table by ``ensure``.
+ADDED_COLUMNS = ("state varchar",)
 #: The lease (``medallion.lock``) under which the accounts are replaced.
 LEASE = "accounting"
 ORPHAN = "orphan"
@@ -70,6 +75,8 @@ class FileAccount:
     reasons: Mapping[str, int] = field(default_factory=dict)
     orphans: int = 0
     unprocessed: int = 0
+    #: The digest of what the account was computed from (``states``); None when not known.
+    state: str | None = None
 
     @property
     def quarantined(self) -> int:
@@ -266,6 +273,46 @@ def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[s
     return [(str(b), str(t), str(f), int(n)) for b, t, f, n in rows]
 
 
+def states(env: Mapping[str, str], batches: Sequence[str] | None = None) -> dict[str, str]:
+    """Per batch (``batches``, or every batch bronze or silver holds), a digest of what its
+    accounts are computed from besides its landed files (which only a load changes, and a load
+    forgets the batch's rows first): each bronze table's partition of the batch (its rows and
+    newest ingestion, from Iceberg's partition metadata), silver's reconciliation rows of the
+    batch (the bronze load silver processed) and its quarantine rows (per table and reason, how
+    many and a checksum of their row hashes). No bronze data is read."""
+    tables = landing_tables(env)
+    present = _exists(env, "bronze", [f"brz_{t}" for t in tables])
+    parts = [
+        f"select partition._batch_id as batch_id, 'b:{name}=' || cast(record_count as varchar) "
+        f"|| '@' || coalesce(cast(data._ingested_at.max as varchar), '') as part "
+        f'from {BRONZE}."{name}$partitions"'
+        for name in sorted(present)
+    ]
+    silver = _exists(env, "silver", ["silver_reconciliation", "quarantine"])
+    if "silver_reconciliation" in silver:
+        parts.append(
+            "select _batch_id, 'r:' || table_name || '=' || "
+            f"coalesce(cast(bronze_ingested_at as varchar), '') from {RECONCILIATION}"
+        )
+    if "quarantine" in silver:
+        parts.append(
+            "select _batch_id, 'q:' || table_name || ':' || coalesce(reason, '') || '=' || "
+            "cast(count(*) as varchar) || '#' || to_hex(checksum(_row_hash)) "
+            f"from {QUARANTINE} group by _batch_id, table_name, reason"
+        )
+    if not parts:
+        return {}
+    where = f"where batch_id in ({_in_list(batches)})" if batches is not None else ""
+    if batches is not None and not batches:
+        return {}
+    rows = query(
+        env,
+        "select batch_id, to_hex(sha256(to_utf8(array_join(array_sort(array_agg(part)), ';')))) "
+        f"from ({' union all '.join(parts)}) as parts {where} group by batch_id",
+    ).rows
+    return {str(b): str(d) for b, d in rows}
+
+
 def file_list(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[str, str, str, int]]:
     """The files of ``batches`` with their records: the ledger's for the files it lists (a
     file's records change only when its batch is landed again, and that load forgets the
@@ -282,12 +329,28 @@ def compute(
     env: Mapping[str, str],
     batches: Sequence[str],
     files: Sequence[tuple[str, str, str, int]] | None = None,
+    state: Mapping[str, str] | None = None,
 ) -> list[FileAccount]:
     """The accounts of every file of ``batches`` (loaded batches), from the tables as they are.
     ``files`` (``batch, table, file, records``) is what the load just landed; without it the
-    file list is ``file_list``'s."""
+    file list is ``file_list``'s. ``state`` is ``states`` read before this call (read here
+    otherwise): taken before the counts, a change made while they are counted shows at the
+    next refresh."""
     if not batches:
         return []
+    if state is None:
+        state = states(env, batches)
+    return [
+        dataclasses.replace(a, state=state.get(a.batch_id, ""))
+        for a in _counted(env, batches, files)
+    ]
+
+
+def _counted(
+    env: Mapping[str, str],
+    batches: Sequence[str],
+    files: Sequence[tuple[str, str, str, int]] | None,
+) -> list[FileAccount]:
     loaded = list(files) if files is not None else file_list(env, batches)
     tables = sorted({t for _, t, _, _ in loaded})
     present = _exists(env, "bronze", [f"brz_{t}" for t in tables])
@@ -320,6 +383,8 @@ def _table_exists(env: Mapping[str, str]) -> bool:
 def ensure(env: Mapping[str, str]) -> None:
     query(env, "create schema if not exists serving.audit")
     query(env, f"create table if not exists {TABLE} ({COLUMNS})")
+    for column in ADDED_COLUMNS:
+        query(env, f"alter table {TABLE} add column if not exists {column}")
 
 
 def store(env: Mapping[str, str], accounts: Sequence[FileAccount]) -> None:
@@ -330,26 +395,31 @@ def store(env: Mapping[str, str], accounts: Sequence[FileAccount]) -> None:
     batches = _in_list(a.batch_id for a in accounts)
     query(env, f"delete from {TABLE} where batch_id in ({batches})")
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(accounts))
+    marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(accounts))
     params: list[Any] = []
     for a in accounts:
-        params += [*a.as_row(), now]
-    query(env, f"insert into {TABLE} values {marks}", params)
+        params += [*a.as_row(), now, a.state]
+    columns = ", ".join(c.split()[0] for c in COLUMNS.split(", "))
+    query(env, f"insert into {TABLE} ({columns}) values {marks}", params)
 
 
-def open_batches(env: Mapping[str, str]) -> list[str]:
-    """Loaded batches whose accounts are not final: never stored, or with records waiting."""
+def open_batches(env: Mapping[str, str], state: Mapping[str, str] | None = None) -> list[str]:
+    """Loaded batches whose accounts may be out of date: never stored, or stored from another
+    state of their bronze, reconciliation or quarantine rows than they are in now (``states``,
+    read here unless given). A batch whose orphans wait for an order that never comes is not
+    counted again until something about it changes."""
     loaded = loaded_batches(env, landing_tables(env))
     ensure(env)
-    final = {
-        str(r[0])
-        for r in query(
+    now = states(env) if state is None else state
+    kept = {
+        str(b): str(s)
+        for b, s in query(
             env,
-            f"select batch_id from {TABLE} group by batch_id "
-            "having sum(orphans + unprocessed) = 0 and sum(records) > 0",
+            f"select batch_id, max(coalesce(state, '')) from {TABLE} group by batch_id "
+            "having count(distinct coalesce(state, '')) = 1 and count(state) = count(*)",
         ).rows
     }
-    return [b for b in loaded if b not in final]
+    return [b for b in loaded if b not in kept or kept[b] != now.get(b, "")]
 
 
 def refresh(
@@ -366,8 +436,9 @@ def refresh(
     stay open and the next run brings them up to date."""
     try:
         with _lease(env, wait):
-            chosen = list(batches) if batches is not None else open_batches(env)
-            accounts = compute(env, chosen, files)
+            state = states(env, batches)
+            chosen = list(batches) if batches is not None else open_batches(env, state)
+            accounts = compute(env, chosen, files, state)
             store(env, accounts)
             return accounts
     except lock.LayerBusyError:

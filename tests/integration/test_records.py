@@ -455,3 +455,26 @@ def test_silver_equals_the_independent_computation(stack: StackHandle, landed: L
             for r in stack.sql(f"select {keys} from iceberg.silver.{table}").rows
         }
         assert got == set(expected[stem]), table
+
+
+def test_a_refresh_counts_only_the_batches_that_changed(stack: StackHandle, landed: Landed) -> None:
+    """A batch's accounts change only with its bronze, reconciliation or quarantine rows: with
+    nothing changed a refresh counts no batch again, orphans or not; bronze taking a batch again
+    opens it alone, its records waiting until silver has processed them again."""
+    from medallion import accounting
+
+    assert accounting.refresh(stack.env) is not None
+    assert accounting.refresh(stack.env) == []
+
+    bronze = run_layer(stack.env, "bronze", ["--vars", json.dumps({"batch": landed.batch})])
+    assert bronze.success, bronze.error
+    waiting = accounting.refresh(stack.env)
+    assert waiting and {a.batch_id for a in waiting} == {landed.batch}
+    assert all(a.unprocessed == a.records for a in waiting), waiting
+
+    silver = run_silver(stack.env, echo=None)
+    assert silver.success, f"silver failed: {silver.error} (log: {silver.log_file})"
+    after = [a for a in accounting.refresh(stack.env) or [] if a.batch_id == landed.batch]
+    assert {a.table_name for a in after} == {a.table_name for a in waiting}
+    assert all(a.unprocessed == 0 and a.balanced for a in after), after
+    assert accounting.refresh(stack.env) == []
