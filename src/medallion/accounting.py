@@ -17,9 +17,9 @@ it does not hold is shown as unbalanced. A bronze row counts as processed when s
 reconciliation (``silver.silver_reconciliation``) has its table and batch and bronze wrote it no
 later than the watermark silver recorded.
 
-``refresh`` recomputes the rows of the batches that are not final yet (not stored, or with rows
-waiting) or of the batches it is given; ``medallion load`` and every bronze and silver run call
-it, so the ledger follows each record from landing to silver. A file's records change only when
+``refresh`` recomputes the rows of the batches whose accounts may have changed (``open_batches``)
+or of the batches it is given; ``medallion load`` and every bronze and silver run call it, so the
+ledger follows each record from landing to silver. A file's records change only when
 its batch is landed again, so a refresh takes the records of the files the ledger already lists
 from the ledger and reads the landing tables only for the files it does not list yet; a load
 that lands a batch the ledger lists first forgets that batch's rows (``relanding``), under the
@@ -276,14 +276,17 @@ def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[s
 def states(env: Mapping[str, str], batches: Sequence[str] | None = None) -> dict[str, str]:
     """Per batch (``batches``, or every batch bronze or silver holds), a digest of what its
     accounts are computed from besides its landed files (which only a load changes, and a load
-    forgets the batch's rows first): each bronze table's partition of the batch (its rows and
-    newest ingestion, from Iceberg's partition metadata), silver's reconciliation rows of the
+    forgets the batch's rows first): each bronze table's partition of the batch (its rows, files,
+    bytes and newest ingestion, from Iceberg's partition metadata), silver's reconciliation rows of the
     batch (the bronze load silver processed) and its quarantine rows (per table and reason, how
     many and a checksum of their row hashes). No bronze data is read."""
+    if batches is not None and not batches:
+        return {}
     tables = landing_tables(env)
     present = _exists(env, "bronze", [f"brz_{t}" for t in tables])
     parts = [
         f"select partition._batch_id as batch_id, 'b:{name}=' || cast(record_count as varchar) "
+        "|| '/' || cast(file_count as varchar) || '/' || cast(total_size as varchar) "
         f"|| '@' || coalesce(cast(data._ingested_at.max as varchar), '') as part "
         f'from {BRONZE}."{name}$partitions"'
         for name in sorted(present)
@@ -303,8 +306,6 @@ def states(env: Mapping[str, str], batches: Sequence[str] | None = None) -> dict
     if not parts:
         return {}
     where = f"where batch_id in ({_in_list(batches)})" if batches is not None else ""
-    if batches is not None and not batches:
-        return {}
     rows = query(
         env,
         "select batch_id, to_hex(sha256(to_utf8(array_join(array_sort(array_agg(part)), ';')))) "
