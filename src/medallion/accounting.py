@@ -276,10 +276,11 @@ def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[s
 def states(env: Mapping[str, str], batches: Sequence[str] | None = None) -> dict[str, str]:
     """Per batch (``batches``, or every batch bronze or silver holds), a digest of what its
     accounts are computed from besides its landed files (which only a load changes, and a load
-    forgets the batch's rows first): each bronze table's partition of the batch (its rows, files,
-    bytes and newest ingestion, from Iceberg's partition metadata), silver's reconciliation rows of the
-    batch (the bronze load silver processed) and its quarantine rows (per table and reason, how
-    many and a checksum of their row hashes). No bronze data is read."""
+    forgets the batch's rows first): each bronze table's partition of the batch (its rows,
+    files, bytes and newest ingestion, from Iceberg's partition metadata), silver's
+    reconciliation rows of the batch (the bronze load silver processed) and its quarantine rows
+    (per table and reason, how many and a checksum of their row hashes). No bronze data is
+    read."""
     if batches is not None and not batches:
         return {}
     tables = landing_tables(env)
