@@ -295,7 +295,7 @@ def run_layers(
         out[layer] = {
             "seconds": result.seconds,
             # what the run costs beyond the layer itself: its lease, its ledger row and the
-            # per-file accounts of the batches still open (medallion.ledger.recorded)
+            # per-file accounts of the batches that changed (medallion.ledger.recorded)
             "bookkeeping_seconds": wall - result.seconds,
             "rows_written": result.rows_written,
             "records_per_s": records_in / result.seconds if result.seconds else None,

@@ -405,14 +405,13 @@ def store(env: Mapping[str, str], accounts: Sequence[FileAccount]) -> None:
     query(env, f"insert into {TABLE} ({columns}) values {marks}", params)
 
 
-def open_batches(env: Mapping[str, str], state: Mapping[str, str] | None = None) -> list[str]:
+def open_batches(env: Mapping[str, str], state: Mapping[str, str]) -> list[str]:
     """Loaded batches whose accounts may be out of date: never stored, or stored from another
-    state of their bronze, reconciliation or quarantine rows than they are in now (``states``,
-    read here unless given). A batch whose orphans wait for an order that never comes is not
+    state of their bronze, reconciliation or quarantine rows than ``state`` (``states``, read by
+    the caller before it counts). A batch whose orphans wait for an order that never comes is not
     counted again until something about it changes."""
     loaded = loaded_batches(env, landing_tables(env))
     ensure(env)
-    now = states(env) if state is None else state
     kept = {
         str(b): str(s)
         for b, s in query(
@@ -421,7 +420,7 @@ def open_batches(env: Mapping[str, str], state: Mapping[str, str] | None = None)
             "having count(distinct coalesce(state, '')) = 1 and count(state) = count(*)",
         ).rows
     }
-    return [b for b in loaded if b not in kept or kept[b] != now.get(b, "")]
+    return [b for b in loaded if b not in kept or kept[b] != state.get(b, "")]
 
 
 def refresh(
