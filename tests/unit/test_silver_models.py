@@ -571,16 +571,56 @@ def test_the_reconciliation_test_fails_when_a_row_goes_missing(scenario: Scenari
     assert rebuilt.success
     tested = run_dbt("test", scenario.work, select="silver_reconciliation")
     assert not tested.success
-    failed = {r.node.name for r in tested.result if str(r.status) == "fail"}
-    assert any(name.startswith("expression_is_true_silver_reconciliation") for name in failed)
+    failed = [r.node for r in tested.result if str(r.status) == "fail"]
+    assert [node.name for node in failed] == ["row_rules_silver_reconciliation"]
+    # the failing rows name the rule they broke
+    broken = spark.sql(failed[0].compiled_code).collect()
+    assert broken
+    assert {row["_failed_rules"] for row in broken} == {"nothing_lost_or_counted_twice"}
+
+
+def test_row_rules_name_every_rule_a_row_breaks(scenario: Scenario) -> None:
+    """One test node checks all of a table's row rules: a row that breaks three of them is
+    returned once, naming the three; the row it duplicates, only the key rule."""
+    from pyspark.sql import functions
+
+    spark = scenario.spark
+    original = spark.table("silver.fct_payments").orderBy("order_id", "payment_sequential").limit(1)
+    bad = original.withColumn("payment_type", functions.lit("not_a_type")).withColumn(
+        "payment_value", -functions.col("payment_value") - 1
+    )
+    bad.writeTo("silver.fct_payments").append()
+    try:
+        tested = run_dbt("test", scenario.work, select="fct_payments")
+        failed = [r.node for r in tested.result if str(r.status) == "fail"]
+        assert [node.name for node in failed] == ["row_rules_fct_payments"]
+        broken = {
+            row["payment_type"]: row["_failed_rules"]
+            for row in spark.sql(failed[0].compiled_code).collect()
+        }
+        key = "unique(order_id, payment_sequential)"
+        assert broken.pop("not_a_type") == (
+            f"{key}, non_negative(payment_value), accepted_values(payment_type)"
+        )
+        assert list(broken.values()) == [key]
+    finally:
+        spark.sql("delete from silver.fct_payments where payment_type = 'not_a_type'")
+    assert run_dbt("test", scenario.work, select="fct_payments").success
 
 
 def test_silver_tests_read_the_vocabulary_from_the_project_vars(scenario: Scenario) -> None:
     """accepted_values and within_range take their values from dbt_project.yml's vars."""
+    from medallion import vocabulary
+
     tested = run_dbt("test", scenario.work, select="fct_orders fct_payments fct_reviews quarantine")
     assert tested.success, [(r.node.name, r.message) for r in tested.result]
-    names = {r.node.name for r in tested.result}
-    assert any(n.startswith("accepted_values_fct_payments_payment_type") for n in names)
+    rules = {r.node.name.removeprefix("row_rules_"): r.node.compiled_code for r in tested.result}
+    vocab = vocabulary.load()
+    payment_types = ", ".join(f"'{t}'" for t in vocab.payment_types)
+    assert f"payment_type in ({payment_types})" in rules["fct_payments"]
+    assert f"order_status in ({', '.join(map(repr, vocab.order_statuses))})" in rules["fct_orders"]
+    low, high = vocab.review_score_min, vocab.review_score_max
+    assert f"review_score >= {low} and review_score <= {high}" in rules["fct_reviews"]
 
 
 def test_a_payment_type_added_to_the_vocabulary_is_accepted(
