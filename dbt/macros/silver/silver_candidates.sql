@@ -14,6 +14,13 @@
   history. A join on the lookup instead would read every file of the table. The lookup is the
   one place the window is decided; the model's SQL only applies it.
 
+  The lookup reads no bronze data either: bronze is partitioned by _batch_id, and the newest
+  _ingested_at of a batch is the largest upper bound of its data files' column statistics
+  (Iceberg's `files` metadata table, read from the manifests). Rows are only ever removed from
+  bronze together with their batch's newer rows being added (delete+insert per batch), so the
+  bound is the newest row's value. A data file without that statistic makes its batch pending:
+  taking a batch again is harmless, skipping one is not.
+
   Everything is taken when the target table or the reconciliation does not exist yet, on
   --full-refresh, or with --vars '{silver_reprocess: true}'.
 -#}
@@ -41,13 +48,19 @@
   {%- set sql -%}
     select landed._batch_id, 'pending' as kind
     from (
-        select _batch_id, max(_ingested_at) as ingested_at
-        from {{ bronze }}
-        group by _batch_id
+        select
+            partition._batch_id as _batch_id,
+            max(readable_metrics._ingested_at.upper_bound) as ingested_at,
+            count_if(readable_metrics._ingested_at.upper_bound is null) as files_without_bounds
+        from {{ bronze }}.files
+        where content = 0
+        group by partition._batch_id
     ) as landed
     left join {{ reconciliation }} as seen
         on seen.table_name = '{{ table_name }}' and seen._batch_id = landed._batch_id
-    where seen._batch_id is null or landed.ingested_at > seen.bronze_ingested_at
+    where seen._batch_id is null
+        or landed.files_without_bounds > 0
+        or landed.ingested_at > seen.bronze_ingested_at
     {%- if quarantine is not none %}
     union
     select distinct _batch_id, 'orphaned' as kind
