@@ -104,18 +104,34 @@ def memory(processes: list[psutil.Process]) -> tuple[int, int]:
     return rss, pss
 
 
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """CPU time (user and system) that processes have used, with that of their children that
+    ended and were waited for (a live child is in ``processes`` itself)."""
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue  # ended between listing and reading
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 @dataclass
 class Sampler:
     """Peak RSS and PSS per component and the highest 1-minute load average, per phase, sampled
     every ``interval`` seconds. ``roots`` are the stack's engines (each counted with its children);
     ``driver`` is this process alone (dbt runs in it) and ``children`` what this process started
-    that is no engine (the Spark driver of a silver run, the floor's DuckDB)."""
+    that is no engine (the Spark driver of a silver run, the floor's DuckDB). ``cpu`` is the CPU
+    time each engine, and this process with what it started, used during a phase (the machine's
+    cores are shared by all of them, so a layer's wall time is bounded by their sum)."""
 
     roots: dict[str, int] = field(default_factory=dict)
     interval: float = 0.5
     peaks: dict[str, dict[str, int]] = field(default_factory=dict)
     peaks_pss: dict[str, dict[str, int]] = field(default_factory=dict)
     load: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)
     _phase: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -141,6 +157,18 @@ class Sampler:
                 peak_pss[name] = max(peak_pss.get(name, 0), pss)
             self.load[self._phase] = max(self.load.get(self._phase, 0.0), os.getloadavg()[0])
 
+    def cpu_now(self) -> dict[str, float]:
+        me = psutil.Process()
+        used: dict[str, float] = {}
+        engines: set[int] = set()
+        for name, pid in self.roots.items():
+            procs = tree(pid)
+            engines.update(p.pid for p in procs)
+            used[name] = cpu_seconds(procs)
+        others = [p for p in me.children(recursive=True) if p.pid not in engines]
+        used["driver"] = cpu_seconds([me, *others])
+        return used
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.sample()
@@ -160,9 +188,12 @@ class Sampler:
         with self._lock:
             self._phase = name
         self.sample()
+        began = self.cpu_now()
         try:
             yield
         finally:
+            ended = self.cpu_now()
+            self.cpu[name] = {k: v - began.get(k, 0.0) for k, v in ended.items()}
             self.sample()
             with self._lock:
                 self._phase = None
@@ -302,6 +333,7 @@ def run_layers(
             "peak_rss": sampler.peaks[phase],
             "peak_pss": sampler.peaks_pss[phase],
             "load_1min_max": sampler.load[phase],
+            "cpu_seconds": sampler.cpu[phase],
             "nodes": node_times(result.nodes),
         }
     return out
@@ -543,6 +575,7 @@ def report(entry: Mapping[str, Any]) -> None:
             f"{r['peak_rss']['total'] / GiB:>8.2f}G {r['peak_pss']['total'] / GiB:>6.2f}G  {parts}"
             f" (+{r['bookkeeping_seconds']:.1f}s bookkeeping)"
         )
+        print(f"  {'':<16} CPU seconds: {cpu_line(r)}")
     p, f = entry["pipeline"], entry["floor"]
     print(
         f"  {'pipeline':<16} {p['seconds']:>8.1f} {p['records_per_s']:>10,.0f} "
@@ -563,10 +596,20 @@ def report(entry: Mapping[str, Any]) -> None:
             f"{inc['bookkeeping_seconds']:.1f}s beside it ({p['bookkeeping_seconds']:.1f}s in the "
             "base run)"
         )
+        for layer in LAYERS:
+            print(f"    {layer:<14} CPU seconds: {cpu_line(inc['layers'][layer])}")
     for step, marts in entry["floor_check"].items():
         bad = {m: c["mismatching"] for m, c in marts.items() if c["mismatching"]}
         rows = ", ".join(f"{m} {c['rows']}/{c['mismatching']}" for m, c in marts.items())
         print(f"  floor check ({step}; mart rows/mismatching): {rows}{'  MISMATCH' if bad else ''}")
+
+
+def cpu_line(layer: Mapping[str, Any]) -> str:
+    """A layer's CPU time per component, largest first (none in results made before it was
+    measured)."""
+    used = layer.get("cpu_seconds") or {}
+    parts = [f"{k} {v:.0f}" for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.5]
+    return f"{', '.join(parts)} (total {sum(used.values()):.0f})" if used else "not measured"
 
 
 def readme_block(result: Mapping[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""The README's performance figures are the committed bench baseline's, as ``make bench`` writes
-them (scripts/bench.py), not numbers typed by hand."""
+"""The bench script (scripts/bench.py): the README's performance figures are the committed
+baseline's, as ``make bench`` writes them, not numbers typed by hand; and what it measures per
+phase counts the processes it should."""
 
 from __future__ import annotations
 
@@ -30,3 +31,19 @@ def test_the_readme_shows_the_baseline() -> None:
     assert shown == bench.readme_block(baseline), "run: BENCH_UPDATE_BASELINE=1 make bench"
     for entry in baseline["scales"]:
         assert f"| {entry['scale']:g} | {entry['data']['base_records']:,} |" in shown
+
+
+def test_a_phase_counts_the_cpu_of_a_child_that_ended_within_it() -> None:
+    """The bench's CPU per component: a process this one starts, which burns about a second of
+    CPU and exits before the phase ends, is still counted (with this process)."""
+    import subprocess
+
+    bench = bench_script()
+    sampler = bench.Sampler()
+    burn = "import time\nend = time.process_time() + 1.0\nwhile time.process_time() < end: pass"
+    with sampler.phase("burn"):
+        subprocess.run([sys.executable, "-c", burn], check=True)
+    with sampler.phase("idle"):
+        pass
+    assert sampler.cpu["burn"]["driver"] >= 1.0
+    assert sampler.cpu["idle"]["driver"] < 0.5
