@@ -12,12 +12,6 @@ from medallion.artifacts import Layout, SetupStep
 from medallion.stack.config import StackConfig
 from medallion.stack.process import Pidfile, spawn, stop_pid, wait_until
 
-#: glibc gives each thread that allocates its own malloc arena, up to eight per core, and an arena
-#: keeps what was freed in it as resident memory. The JVMs (Trino, Spark, the metastore) run
-#: hundreds of threads and allocate natively outside their heaps (Netty, Parquet, zstd), so two
-#: arenas keep the stack's resident memory near its heaps for a little lock contention.
-MALLOC_ARENAS = 2
-
 
 class Component(ABC):
     """One engine: its ports, the artifacts ``medallion setup`` fetches for it, how to start it,
@@ -84,14 +78,8 @@ class Component(ABC):
         return {}
 
     def environment(self) -> dict[str, str]:
-        """The process's environment: the stack's variables and the engine's secrets, and glibc's
-        malloc held to MALLOC_ARENAS arenas unless the user's environment says otherwise."""
-        return {
-            "MALLOC_ARENA_MAX": str(MALLOC_ARENAS),
-            **os.environ,
-            **self.cfg.env(),
-            **self.secrets_env(),
-        }
+        """The process's environment: the stack's variables and the engine's secrets."""
+        return {**os.environ, **self.cfg.env(), **self.secrets_env()}
 
     def start(self) -> None:
         self.prepare()

@@ -39,7 +39,7 @@ class SparkConnect(Component):
         write_properties(self.cfg.env(), self.properties)  # mode 0600: it holds the S3 keys
 
     def environment(self) -> dict[str, str]:
-        env = spark_env(super().environment())
+        env = spark_env({**self.cfg.env(), **self.secrets_env()})
         # The server is the Connect endpoint, not a client of one: a SPARK_REMOTE in the user's
         # shell would turn spark-submit into a Connect client and the server would not start.
         for client_only in ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED"):
