@@ -3,6 +3,7 @@
     overhead, and in `dbt build` the model's children wait for every one of them). The rules:
 
       unique: [column, ...]                     no two rows share the values of these columns
+                                                (a row with a null among them is not_null's)
       not_null: [column, ...]                   the column has a value
       non_negative: [column, ...]               never below zero (nulls pass)
       accepted_values: {column: [value, ...]}   one of these values (nulls pass)
@@ -15,7 +16,7 @@
                   within_range={}, expressions={}) %}
 {%- set rules = [] -%}
 {%- if unique -%}
-    {%- do rules.append(('unique(' ~ unique | join(', ') ~ ')', '_rows_sharing_key = 1')) -%}
+    {%- do rules.append(('unique(' ~ unique | join(', ') ~ ')', '_duplicated is null')) -%}
 {%- endif -%}
 {%- for column in not_null -%}
     {%- do rules.append(('not_null(' ~ column ~ ')', column ~ ' is not null')) -%}
@@ -51,14 +52,30 @@
 {%- if not rules -%}
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ " names no rule") }}
 {%- endif -%}
-with keyed as (
+with
+{%- if unique %}
+duplicates as (
     select
-        *
-        {%- if unique %},
-        count(*) over (partition by {{ unique | join(', ') }}) as _rows_sharing_key
-        {%- endif %}
+        {{ unique | join(', ') }},
+        true as _duplicated
     from {{ model }}
+    group by {{ unique | join(', ') }}
+    having count(*) > 1
 ),
+
+model_rows as (
+    select
+        _rows.*,
+        _duplicates._duplicated
+    from {{ model }} as _rows
+    left join duplicates as _duplicates
+        on {% for column in unique %}_rows.{{ column }} = _duplicates.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+),
+{%- else %}
+model_rows as (
+    select * from {{ model }}
+),
+{%- endif %}
 
 checked as (
     select
@@ -69,7 +86,7 @@ checked as (
             case when not coalesce({{ condition }}, false) then '{{ name }}' end
             {%- endfor %}
         ) as _failed_rules
-    from keyed
+    from model_rows
 )
 
 select *
