@@ -3,7 +3,7 @@
     overhead, and in `dbt build` the model's children wait for every one of them). The rules:
 
       unique: [column, ...]                     no two rows share the values of these columns
-                                                (a row with a null among them is not_null's)
+                                                (nulls count as equal, as in a group by)
       not_null: [column, ...]                   the column has a value
       non_negative: [column, ...]               never below zero (nulls pass)
       accepted_values: {column: [value, ...]}   one of these values (nulls pass)
@@ -69,7 +69,7 @@ model_rows as (
         _duplicates._duplicated
     from {{ model }} as _rows
     left join duplicates as _duplicates
-        on {% for column in unique %}_rows.{{ column }} = _duplicates.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
+        on {% for column in unique %}_rows.{{ column }} is not distinct from _duplicates.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
 {%- else %}
 model_rows as (
