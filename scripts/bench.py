@@ -136,16 +136,18 @@ class Sampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def sample(self) -> None:
+    def components(self) -> dict[str, list[psutil.Process]]:
+        """The processes of each engine, ``driver`` (this process) and ``children`` (what it
+        started that is no engine)."""
         me = psutil.Process()
-        sizes: dict[str, tuple[int, int]] = {}
-        engines: set[int] = set()
-        for name, pid in self.roots.items():
-            procs = tree(pid)
-            engines.update(p.pid for p in procs)
-            sizes[name] = memory(procs)
-        sizes["driver"] = memory([me])
-        sizes["children"] = memory([p for p in me.children(recursive=True) if p.pid not in engines])
+        groups = {name: tree(pid) for name, pid in self.roots.items()}
+        engines = {p.pid for procs in groups.values() for p in procs}
+        groups["driver"] = [me]
+        groups["children"] = [p for p in me.children(recursive=True) if p.pid not in engines]
+        return groups
+
+    def sample(self) -> None:
+        sizes = {name: memory(procs) for name, procs in self.components().items()}
         sizes["total"] = (sum(r for r, _ in sizes.values()), sum(p for _, p in sizes.values()))
         with self._lock:
             if self._phase is None:
@@ -158,16 +160,10 @@ class Sampler:
             self.load[self._phase] = max(self.load.get(self._phase, 0.0), os.getloadavg()[0])
 
     def cpu_now(self) -> dict[str, float]:
-        me = psutil.Process()
-        used: dict[str, float] = {}
-        engines: set[int] = set()
-        for name, pid in self.roots.items():
-            procs = tree(pid)
-            engines.update(p.pid for p in procs)
-            used[name] = cpu_seconds(procs)
-        others = [p for p in me.children(recursive=True) if p.pid not in engines]
-        used["driver"] = cpu_seconds([me, *others])
-        return used
+        groups = self.components()
+        # a child that ends moves its CPU into this process's children_* times: count them as one
+        groups["driver"] += groups.pop("children")
+        return {name: cpu_seconds(procs) for name, procs in groups.items()}
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
