@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from medallion.pipeline import run_pipeline
 from medallion.run.dbt import NodeResult
 from medallion.stack import Stack, StackConfig
 from medallion.stack.engines import default_ports
+from medallion.stack.process import private_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -71,13 +71,6 @@ TOLERANCE = 0.20
 GiB = 2**30
 #: How many of a layer's slowest dbt nodes a result names.
 SLOWEST_NODES = 12
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def tree(pid: int) -> list[psutil.Process]:
@@ -669,7 +662,8 @@ def main() -> None:
     stem = f"{result['date']}-{result['machine']['name']}"
     out = RESULTS / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="medallion-bench-") as tmp:
-        ports = {n: free_port() for n in default_ports()}
+        taken: set[int] = set()
+        ports = {n: private_port(taken) for n in default_ports()}
         for scale in scales():
             entry = bench_scale(scale, Path(tmp), ports, days, increment)
             result["scales"].append(entry)

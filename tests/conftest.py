@@ -11,7 +11,6 @@ containerd, runc, CoreDNS and kube-router, built and started by ``medallion clus
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -26,6 +25,7 @@ from medallion.cluster.build import bin_dir, build_all
 from medallion.cluster.config import ClusterConfig
 from medallion.stack import Stack, StackConfig
 from medallion.stack.engines import default_ports
+from medallion.stack.process import private_port
 from medallion.trino_client import Result, query
 from tests.cluster.kube import Kube
 
@@ -115,11 +115,15 @@ def load(cluster: ClusterConfig) -> object:
 # The embedded stack, one per test module (tests/integration, and tests/e2e's comparison).
 
 
+# Ports handed out by this process: a port stays free until its engine binds it, minutes later.
+_GIVEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free loopback port from this xdist worker's own slice (``private_port``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return private_port(_GIVEN, int(worker), workers)
 
 
 @dataclass

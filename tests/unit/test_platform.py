@@ -15,7 +15,15 @@ from medallion.load import LoadError, count_rows, find_batches, read_header, tab
 from medallion.paths import charts_file, project_dir
 from medallion.stack.config import StackConfig
 from medallion.stack.engines import default_ports, metastore, trino
-from medallion.stack.process import Pidfile, port_free
+from medallion.stack.process import (
+    PRIVATE_LOWEST,
+    Pidfile,
+    StackError,
+    ephemeral_lowest,
+    port_free,
+    private_port,
+    serves_http2,
+)
 from medallion.timetravel import split
 
 
@@ -111,6 +119,48 @@ def test_port_free_sees_a_listening_socket() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         assert not port_free(sock.getsockname()[1])
+
+
+def test_an_open_port_that_does_not_speak_http2_is_not_a_connect_server() -> None:
+    import socket
+    import threading
+
+    with socket.socket() as silent, socket.socket() as http1:
+        for sock in (silent, http1):
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+
+        def answer() -> None:
+            conn, _ = http1.accept()
+            with conn:
+                conn.recv(64)
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        assert not serves_http2("127.0.0.1", http1.getsockname()[1])  # an answer, not SETTINGS
+        assert not serves_http2("127.0.0.1", silent.getsockname()[1])  # accepted, never answers
+        thread.join(timeout=5)
+        closed = silent.getsockname()[1]
+    assert not serves_http2("127.0.0.1", closed)  # refused
+
+
+def test_private_ports_avoid_the_ephemeral_range_taken_ports_and_the_other_slices() -> None:
+    import socket
+
+    taken: set[int] = set()
+    first = [private_port(taken, 0, 2) for _ in range(50)]
+    second = [private_port(taken, 1, 2) for _ in range(50)]
+    assert len(taken) == 100, "a port is handed out once"
+    assert max(first) < min(second), "the two slices are disjoint"
+    assert min(first) >= PRIVATE_LOWEST and max(second) < ephemeral_lowest()
+    with socket.socket() as sock:  # a listening port in a slice of one port is not free
+        sock.bind(("127.0.0.1", private_port(set(), 0, 1)))
+        sock.listen()
+        busy = sock.getsockname()[1]
+        parts = ephemeral_lowest() - PRIVATE_LOWEST
+        with pytest.raises(StackError, match="no free port"):
+            private_port(set(), busy - PRIVATE_LOWEST, parts)
 
 
 def test_table_of_maps_olist_file_names() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -152,10 +153,74 @@ def port_free(port: int) -> bool:
     return True
 
 
+# The lowest port a private stack takes (well above the registered services' usual ports).
+PRIVATE_LOWEST = 20000
+
+
+def ephemeral_lowest() -> int:
+    """The kernel's lowest ephemeral port (random binds and outgoing connections draw above)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def private_port(taken: set[int], part: int = 0, parts: int = 1) -> int:
+    """A free loopback port for a private stack (the tests', the bench's), added to ``taken``.
+
+    Not ``bind(0)``: its ports lie in the ephemeral range, which every random listener (Spark's
+    driver and block manager) and every outgoing connection draws from, so by the time the
+    engine starts, another process may hold the port (a test module once lost its Spark
+    Connect server so). Ports come from below that range, slice ``part`` of ``parts``:
+    concurrent pickers (pytest-xdist's workers) take disjoint slices.
+    """
+    width = (ephemeral_lowest() - PRIVATE_LOWEST) // parts
+    start = PRIVATE_LOWEST + width * part
+    for port in random.sample(range(start, start + width), k=min(width, 2000)):
+        if port in taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+    raise StackError(f"no free port between {start} and {start + width - 1}")
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(1.0)
         return sock.connect_ex((host, port)) == 0
+
+
+# An HTTP/2 client's connection preface and an empty SETTINGS frame (RFC 9113, section 3.4).
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_HTTP2_SETTINGS = 4
+
+
+def serves_http2(host: str, port: int) -> bool:
+    """True if ``port`` answers an HTTP/2 preface with a SETTINGS frame, as a gRPC server does.
+
+    An open port alone can belong to another listener, even of the same process: Spark's driver
+    binds random ports before its Connect server binds the configured one, and when that bind
+    fails the driver's port is open for a few seconds before the JVM exits.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(2.0)
+        try:
+            sock.connect((host, port))
+            sock.sendall(_HTTP2_PREFACE)
+            header = b""
+            while len(header) < 9:
+                chunk = sock.recv(9 - len(header))
+                if not chunk:
+                    return False
+                header += chunk
+        except OSError:
+            return False
+    return header[3] == _HTTP2_SETTINGS
 
 
 def wait_until(

@@ -14,7 +14,7 @@ from typing import ClassVar
 from medallion.artifacts import SetupStep, setup_spark
 from medallion.spark import DRIVER_MEMORY, spark_env, spark_submit, write_properties
 from medallion.stack.engines.base import Component
-from medallion.stack.process import port_open
+from medallion.stack.process import serves_http2
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -77,4 +77,5 @@ class SparkConnect(Component):
         return self.work  # what Spark drops in its working directory stays in the stack's home
 
     def ready(self) -> bool:
-        return port_open(self.cfg.host, self.port)
+        # Connect speaks gRPC: the port must answer as HTTP/2, not merely be open.
+        return serves_http2(self.cfg.host, self.port)
