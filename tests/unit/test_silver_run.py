@@ -139,9 +139,12 @@ def test_maintenance_arguments(maintenance_app: ModuleType) -> None:
 def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from medallion import sparkconf
     from medallion.artifacts import layout
+    from medallion.spark import conf_file
     from medallion.stack.config import StackConfig
     from medallion.stack.engines import default_ports
+    from medallion.stack.engines.base import RETURN_IDLE_HEAP
     from medallion.stack.engines.spark import SERVER_CLASS, SparkConnect
 
     cfg = StackConfig(home=tmp_path, ports={**default_ports(), "spark": 4321})
@@ -157,6 +160,10 @@ def test_the_stacks_spark_is_a_loopback_connect_server_with_cached_jars(
     jars = cmd[cmd.index("--jars") + 1].split(",")
     assert len(jars) == 2 and all(j.endswith(".jar") for j in jars)
     assert "--packages" not in cmd
+    # the shared conf's driver options are kept, with the idle JVM returning its heap
+    shared = sparkconf.load(conf_file(), cfg.env())["spark.driver.extraJavaOptions"].split()
+    options = cmd[cmd.index("--driver-java-options") + 1].split()
+    assert options == [*shared, *RETURN_IDLE_HEAP.split()]
     confs = dict(cmd[i + 1].split("=", 1) for i, arg in enumerate(cmd) if arg == "--conf")
     assert confs["spark.connect.grpc.binding.address"] == "127.0.0.1"
     assert confs["spark.connect.grpc.binding.port"] == "4321"

@@ -25,7 +25,7 @@ from medallion.artifacts import (
 )
 from medallion.jdk import java17
 from medallion.paths import charts_file, project_dir
-from medallion.stack.engines.base import Component
+from medallion.stack.engines.base import RETURN_IDLE_HEAP, Component
 from medallion.stack.process import StackError, port_open
 
 # How the metastore runs and how its schema is made or upgraded: the image's entry point, run here
@@ -120,7 +120,7 @@ class Metastore(Component):
             "METASTORE_HOME": str(home(self.lay)),
             "METASTORE_CONF_DIR": str(charts_file(*LAUNCHER).parent),
             "METASTORE_CLASSPATH": self.classpath(),
-            "SERVICE_OPTS": f"-Xmx{self.heap}",
+            "SERVICE_OPTS": f"-Xmx{self.heap} {RETURN_IDLE_HEAP}",
             "PATH": os.pathsep.join([str(java17().home / "bin"), env.get("PATH", os.defpath)]),
         }
 

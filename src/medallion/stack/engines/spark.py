@@ -11,12 +11,20 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
+from medallion import sparkconf
 from medallion.artifacts import SetupStep, setup_spark
-from medallion.spark import DRIVER_MEMORY, spark_env, spark_submit, write_properties
-from medallion.stack.engines.base import Component
+from medallion.spark import (
+    DRIVER_MEMORY,
+    conf_file,
+    spark_env,
+    spark_submit,
+    write_properties,
+)
+from medallion.stack.engines.base import RETURN_IDLE_HEAP, Component
 from medallion.stack.process import serves_http2
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+DRIVER_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 class SparkConnect(Component):
@@ -61,6 +69,9 @@ class SparkConnect(Component):
             ",".join(str(p) for p in self.lay.spark_jars),
             "--driver-memory",
             os.environ.get("MEDALLION_SPARK_DRIVER_MEMORY", DRIVER_MEMORY),
+            # replaces the shared conf's driver options, so it carries them on
+            "--driver-java-options",
+            f"{self.driver_options()} {RETURN_IDLE_HEAP}".strip(),
             "--conf",
             f"spark.connect.grpc.binding.address={self.cfg.host}",
             "--conf",
@@ -72,6 +83,9 @@ class SparkConnect(Component):
             "--conf",
             "spark.log.level=WARN",
         ]
+
+    def driver_options(self) -> str:
+        return sparkconf.load(conf_file(), self.cfg.env()).get(DRIVER_OPTIONS, "")
 
     def cwd(self) -> Path | None:
         return self.work  # what Spark drops in its working directory stays in the stack's home

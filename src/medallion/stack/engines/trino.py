@@ -29,7 +29,7 @@ from medallion.artifacts import (
 from medallion.jdk import java25
 from medallion.paths import charts_file
 from medallion.stack.config import Credentials, write_private
-from medallion.stack.engines.base import Component
+from medallion.stack.engines.base import RETURN_IDLE_HEAP, Component
 from medallion.stack.process import StackError
 
 # Trino plugins the stack's catalogs use (iceberg, landing = hive, serving = postgresql); the
@@ -176,6 +176,7 @@ class Trino(Component):
         return [
             str(java25().java),
             f"-Xmx{self.heap}",
+            *RETURN_IDLE_HEAP.split(),
             *jvm,
             *(f"-D{k}={v}" for k, v in props.items()),
             f"-Dconfig={self.etc / 'config.properties'}",
