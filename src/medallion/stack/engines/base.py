@@ -15,9 +15,7 @@ from medallion.stack.process import Pidfile, spawn, stop_pid, wait_until
 # The engines' JVMs take turns (Trino for bronze and gold, Spark for silver) on one host: a JVM
 # that has run no collection for this long runs one and returns the heap it no longer uses
 # (G1's periodic collection), so the stack's peak is not every heap at its high-water mark.
-RETURN_IDLE_HEAP = (
-    "-XX:G1PeriodicGCInterval=10000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
-)
+RETURN_IDLE_HEAP = "-XX:G1PeriodicGCInterval=10000 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30"
 
 
 class Component(ABC):
