@@ -177,15 +177,9 @@ def private_port(taken: set[int], part: int = 0, parts: int = 1) -> int:
     width = (ephemeral_lowest() - PRIVATE_LOWEST) // parts
     start = PRIVATE_LOWEST + width * part
     for port in random.sample(range(start, start + width), k=min(width, 2000)):
-        if port in taken:
-            continue
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        taken.add(port)
-        return port
+        if port not in taken and port_free(port):
+            taken.add(port)
+            return port
     raise StackError(f"no free port between {start} and {start + width - 1}")
 
 
