@@ -220,7 +220,7 @@ def quality_table(batches: Sequence[BatchQuality]) -> str:
         "<h2>Data quality</h2>"
         "<p>Per bronze batch, over every silver table: records in bronze, identical lines counted "
         "once, then each distinct row accepted, quarantined (by reason) or an orphan waiting for "
-        "its order (it is checked again on every silver run).</p>"
+        "its order (it is checked again when its order arrives).</p>"
         '<table class="q"><thead><tr><th>batch</th><th>records</th><th>duplicates</th>'
         "<th>accepted</th><th>quarantined, by reason</th><th>orphans waiting</th></tr></thead>"
         f"<tbody>{''.join(row(b) for b in batches)}</tbody><tfoot>{row(total)}</tfoot></table>"

@@ -520,6 +520,21 @@ def test_an_orphan_is_released_when_its_order_arrives(scenario: Scenario) -> Non
     ]
 
 
+def test_a_waiting_orphan_is_carried_over_by_a_run_that_reads_none_of_its_batch(
+    scenario: Scenario,
+) -> None:
+    """The rerun reads no batch (nothing new, no order arrived): ox's orphan stays quarantined,
+    carried over unread and stamped with the rerun like everything the rerun merged."""
+    spark = scenario.spark
+    stamps = spark.sql(
+        "select _invocation_id from silver.quarantine where table_name = 'fct_order_items' "
+        'and reason = \'orphan\' and record_key = \'{"order_id":"ox","order_item_id":"1"}\''
+    ).collect()
+    rerun = spark.sql("select distinct _invocation_id from silver.silver_reconciliation").collect()
+    assert len(stamps) == 1 and len(rerun) == 1
+    assert stamps[0][0] == rerun[0][0]
+
+
 def test_categories_fall_back_and_follow_new_translations(scenario: Scenario) -> None:
     p = scenario.after1["products"]
     assert {k: v["category"] for k, v in p.items()} == {

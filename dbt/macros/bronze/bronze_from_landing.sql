@@ -12,7 +12,10 @@
 
   Incremental runs take the batches that were landed or replaced since this table last saw them
   (a batch's newest file is newer than what bronze recorded), or exactly var('batch') when set;
-  the folder's delete+insert on _batch_id then replaces exactly those batches' rows.
+  the folder's delete+insert on _batch_id then replaces exactly those batches' rows. The batches
+  are looked up first (bronze_pending_batches) and read with them as literals, so that Trino
+  reads only their partitions: a join on the lookup read and parsed every landed record of the
+  table on every run, to keep one day's.
 -#}
 {% macro bronze_from_landing(source_table) %}
 {%- set columns = var('landing_columns')[source_table] -%}
@@ -33,38 +36,14 @@ with landed as (
 ),
 
 {% if is_incremental() or var('batch') is not none %}
-landed_batches as (
-    select batch_id, max(source_modified_at) as modified_at
-    from landed
-    group by batch_id
-),
-
-{% if is_incremental() %}
-seen_batches as (
-    select _batch_id, max(_source_modified_at) as modified_at
-    from {{ this }}
-    group by _batch_id
-),
-{% endif %}
-
-todo as (
-    select l.batch_id
-    from landed_batches as l
-    {%- if is_incremental() %}
-    left join seen_batches as s on l.batch_id = s._batch_id
-    {%- endif %}
-    where
-    {%- if var('batch') is not none %}
-        l.batch_id = '{{ var("batch") }}'
-    {%- else %}
-        s._batch_id is null or l.modified_at > s.modified_at
-    {%- endif %}
-),
-
+{%- set batches = bronze_pending_batches(source_table) %}
 selected as (
-    select landed.*
-    from landed
-    inner join todo on landed.batch_id = todo.batch_id
+    select * from landed
+    {%- if batches %}
+    where batch_id in {{ sql_list(batches) }}
+    {%- else %}
+    where false
+    {%- endif %}
 ),
 {% else %}
 selected as (
@@ -175,4 +154,43 @@ select * from final
     {%- endif -%}
   {%- endfor -%}
   {{ return(added) }}
+{% endmacro %}
+
+
+{#- The batches of landing table `source_table` a run takes: var('batch') when set, else those
+    landed or replaced since this table last saw them (the newest file of the batch is newer
+    than the newest bronze recorded for it; a batch bronze has not seen at all). The lookup reads
+    only each landed file's modification time, not its records. The loader admits only ids of
+    letters, digits, '_', '.' and '-' (medallion.load); anything else is refused here rather than
+    quoted. -#}
+{% macro bronze_pending_batches(source_table) %}
+  {%- if not execute -%}
+    {{ return([]) }}
+  {%- endif -%}
+  {%- if var('batch') is not none -%}
+    {%- set found = [var('batch') | string] -%}
+  {%- else -%}
+    {%- set sql -%}
+      select landed.batch_id
+      from (
+          select batch_id, max("$file_modified_time") as modified_at
+          from {{ source('landing', source_table) }}
+          group by batch_id
+      ) as landed
+      left join (
+          select _batch_id, max(_source_modified_at) as modified_at
+          from {{ this }}
+          group by _batch_id
+      ) as seen on landed.batch_id = seen._batch_id
+      where seen._batch_id is null or landed.modified_at > seen.modified_at
+      order by landed.batch_id
+    {%- endset -%}
+    {%- set found = run_query(sql).columns[0].values() | list -%}
+  {%- endif -%}
+  {%- for batch in found -%}
+    {%- if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
+      {{ exceptions.raise_compiler_error("unexpected batch id for landing." ~ source_table ~ ": " ~ batch) }}
+    {%- endif -%}
+  {%- endfor -%}
+  {{ return(found) }}
 {% endmacro %}

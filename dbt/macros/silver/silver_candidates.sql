@@ -3,8 +3,10 @@
 
   A run takes, per bronze table, the batches that are new or were re-landed since silver last
   reconciled them (their max(_ingested_at) is newer than silver_reconciliation.bronze_ingested_at),
-  plus every row of that table still quarantined as an orphan, so orphans are checked again on
-  every run. silver_reconciliation is the last model of the run, so the window is the same for
+  plus, for the tables whose rows need an order (items, payments, reviews), the rows quarantined
+  as orphans in the batches holding an orphan whose order this run accepts: only an order's
+  arrival can release an orphan, so a run reads no batch for the orphans still waiting (the
+  quarantine carries those over, silver_waiting_orphans). silver_reconciliation is the last model of the run, so the window is the same for
   every model of one run, and a run that fails part-way leaves it untouched: the next run takes
   the same batches again (every merge is idempotent).
 
@@ -36,11 +38,12 @@
 
 
 {#- The batches of `bronze` a run takes for `table_name`, looked up before the model's SQL is
-    written: {'pending': new or re-landed batches, taken whole; 'orphaned': batches holding rows
-    quarantined as orphans, of which only those rows are taken}. The loader admits only ids of
+    written: {'pending': new or re-landed batches, taken whole; 'orphaned': batches holding a row
+    quarantined as an orphan whose order `orders` (int_orders_checked) accepts in this run, of
+    which only the orphans are taken; none without `orders`}. The loader admits only ids of
     letters, digits, '_', '.' and '-' (medallion.load); anything else here is refused rather than
     quoted. -#}
-{% macro silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
+{% macro silver_pending_batches(bronze, table_name, reconciliation, quarantine, orders=none) %}
   {%- set found = {'pending': [], 'orphaned': []} -%}
   {%- if not execute -%}
     {{ return(found) }}
@@ -61,11 +64,14 @@
     where seen._batch_id is null
         or landed.files_without_bounds > 0
         or landed.ingested_at > seen.bronze_ingested_at
-    {%- if quarantine is not none %}
+    {%- if quarantine is not none and orders is not none %}
     union
-    select distinct _batch_id, 'orphaned' as kind
-    from {{ quarantine }}
-    where table_name = '{{ table_name }}' and reason = 'orphan'
+    select distinct waiting._batch_id, 'orphaned' as kind
+    from {{ quarantine }} as waiting
+    left semi join {{ orders }} as arrived
+        on get_json_object(waiting._raw_record, '$.order_id') = arrived.order_id
+        and arrived._reject_reason is null
+    where waiting.table_name = '{{ table_name }}' and waiting.reason = 'orphan'
     {%- endif %}
   {%- endset -%}
   {%- for batch, kind in run_query(sql).rows -%}
@@ -78,7 +84,10 @@
 {% endmacro %}
 
 
-{% macro silver_candidates(bronze, table_name) %}
+{#- The candidate rows of `bronze` for `table_name`. A table whose rows need an order passes
+    `orders` (ref('int_orders_checked')), so that the orphans an arriving order releases are
+    checked again. -#}
+{% macro silver_candidates(bronze, table_name, orders=none) %}
 {%- set reconciliation = silver_existing_relation('silver_reconciliation') -%}
 {%- set target = silver_existing_relation(table_name) -%}
 {%- set quarantine = silver_existing_relation('quarantine') -%}
@@ -87,22 +96,22 @@
 select bronze.*
 from {{ bronze }} as bronze
 {%- if not everything %}
-{%- set found = silver_pending_batches(bronze, table_name, reconciliation, quarantine) %}
+{%- set found = silver_pending_batches(bronze, table_name, reconciliation, quarantine, orders) %}
 {%- set batches = (found.pending + found.orphaned) | unique | sort %}
 {%- if found.orphaned %}
 left join (
     select distinct _batch_id, _row_hash
     from {{ quarantine }}
     where table_name = '{{ table_name }}' and reason = 'orphan'
-        and _batch_id in {{ silver_sql_list(found.orphaned) }}
+        and _batch_id in {{ sql_list(found.orphaned) }}
 ) as orphans
     on bronze._batch_id = orphans._batch_id and bronze._row_hash = orphans._row_hash
 {%- endif %}
 {%- if batches %}
-where bronze._batch_id in {{ silver_sql_list(batches) }}
+where bronze._batch_id in {{ sql_list(batches) }}
     and (
         {%- if found.pending %}
-        bronze._batch_id in {{ silver_sql_list(found.pending) }}
+        bronze._batch_id in {{ sql_list(found.pending) }}
         {%- else %}
         false
         {%- endif %}
@@ -114,6 +123,28 @@ where bronze._batch_id in {{ silver_sql_list(batches) }}
 where false
 {%- endif %}
 {%- endif %}
+{% endmacro %}
+
+
+{#- The quarantine's orphans of `table_name` in the batches this run did not read (none of their
+    rows is in `checked`, the table's intermediate model: the batch is neither pending nor holds
+    an orphan whose order arrived). They still wait, so they are carried over as they are and
+    stamped with this run, like the orphans it checked again and found still orphaned. In the
+    quarantine's columns (silver_rejected); only in the quarantine's incremental runs. -#}
+{% macro silver_waiting_orphans(table_name, checked) %}
+    select
+        waiting.table_name,
+        waiting.record_key,
+        waiting.reason,
+        waiting._batch_id,
+        waiting._source_file,
+        waiting._ingested_at,
+        waiting._raw_record,
+        waiting._row_hash
+    from {{ this }} as waiting
+    left anti join (select distinct _batch_id from {{ checked }}) as taken
+        on waiting._batch_id = taken._batch_id
+    where waiting.table_name = '{{ table_name }}' and waiting.reason = 'orphan'
 {% endmacro %}
 
 
@@ -131,8 +162,9 @@ select order_id from {{ existing }}
 {% endmacro %}
 
 
-{#- quarantine's post-hook: every orphan was a candidate of this run, so an orphan the run did
-    not merge again was accepted (its order arrived) and leaves the quarantine. -#}
+{#- quarantine's post-hook: the run merged again every orphan still waiting (checked again, or
+    carried over unread), so an orphan it did not merge again was accepted (its order arrived) or
+    is gone with its re-landed batch, and leaves the quarantine. -#}
 {% macro silver_release_orphans() %}
 delete from {{ this }}
 where reason = 'orphan' and _invocation_id <> '{{ invocation_id }}'

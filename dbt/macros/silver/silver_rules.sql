@@ -154,12 +154,6 @@ where ranked._version_rank = 1
 {% endmacro %}
 
 
-{#- A SQL list literal: ('a', 'b'). -#}
-{% macro silver_sql_list(values) -%}
-    ({% for v in values %}'{{ v }}'{{ ', ' if not loop.last }}{% endfor %})
-{%- endmacro %}
-
-
 {#- The rejected rows of one intermediate model, in the quarantine's columns. -#}
 {% macro silver_rejected(table_name, checked) %}
     select

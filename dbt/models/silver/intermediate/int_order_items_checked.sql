@@ -1,6 +1,7 @@
 -- Every candidate order item with the one reason it is rejected for (_reject_reason null: accepted).
 with bronze as (
-    {{ silver_candidates(source('bronze', 'brz_order_items'), 'fct_order_items') }}
+    {{ silver_candidates(
+        source('bronze', 'brz_order_items'), 'fct_order_items', orders=ref('int_orders_checked')) }}
 ),
 
 known_orders as (

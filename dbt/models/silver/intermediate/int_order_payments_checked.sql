@@ -1,6 +1,7 @@
 -- Every candidate payment with the one reason it is rejected for (_reject_reason null: accepted).
 with bronze as (
-    {{ silver_candidates(source('bronze', 'brz_order_payments'), 'fct_payments') }}
+    {{ silver_candidates(
+        source('bronze', 'brz_order_payments'), 'fct_payments', orders=ref('int_orders_checked')) }}
 ),
 
 known_orders as (
@@ -31,7 +32,7 @@ checked as (
                 then {{ silver_reason('unparseable_number') }}
             when payment_value < 0 then {{ silver_reason('negative_amount') }}
             when payment_type is null
-                or payment_type not in {{ silver_sql_list(silver_payment_types()) }}
+                or payment_type not in {{ sql_list(silver_payment_types()) }}
                 then {{ silver_reason('unknown_payment_type') }}
         end as _row_reason
     from cleaned

@@ -1,6 +1,7 @@
 -- Every candidate review with the one reason it is rejected for (_reject_reason null: accepted).
 with bronze as (
-    {{ silver_candidates(source('bronze', 'brz_order_reviews'), 'fct_reviews') }}
+    {{ silver_candidates(
+        source('bronze', 'brz_order_reviews'), 'fct_reviews', orders=ref('int_orders_checked')) }}
 ),
 
 known_orders as (

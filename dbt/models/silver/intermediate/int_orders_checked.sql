@@ -30,7 +30,7 @@ checked as (
                 required=['order_purchase_timestamp']) }}
                 then {{ silver_reason('unparseable_timestamp') }}
             when order_status is null
-                or order_status not in {{ silver_sql_list(silver_order_statuses()) }}
+                or order_status not in {{ sql_list(silver_order_statuses()) }}
                 then {{ silver_reason('unknown_order_status') }}
         end as _row_reason
     from cleaned
