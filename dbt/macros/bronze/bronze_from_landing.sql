@@ -160,9 +160,8 @@ select * from final
 {#- The batches of landing table `source_table` a run takes: var('batch') when set, else those
     landed or replaced since this table last saw them (the newest file of the batch is newer
     than the newest bronze recorded for it; a batch bronze has not seen at all). The lookup reads
-    only each landed file's modification time, not its records. The loader admits only ids of
-    letters, digits, '_', '.' and '-' (medallion.load); anything else is refused here rather than
-    quoted. -#}
+    only each landed file's modification time, not its records. Each id is checked
+    (checked_batch_id) before it goes into SQL. -#}
 {% macro bronze_pending_batches(source_table) %}
   {%- if not execute -%}
     {{ return([]) }}
@@ -188,9 +187,7 @@ select * from final
     {%- set found = run_query(sql).columns[0].values() | list -%}
   {%- endif -%}
   {%- for batch in found -%}
-    {%- if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
-      {{ exceptions.raise_compiler_error("unexpected batch id for landing." ~ source_table ~ ": " ~ batch) }}
-    {%- endif -%}
+    {%- do checked_batch_id(batch, 'landing.' ~ source_table) -%}
   {%- endfor -%}
   {{ return(found) }}
 {% endmacro %}

@@ -6,9 +6,10 @@
   plus, for the tables whose rows need an order (items, payments, reviews), the rows quarantined
   as orphans in the batches holding an orphan whose order this run accepts: only an order's
   arrival can release an orphan, so a run reads no batch for the orphans still waiting (the
-  quarantine carries those over, silver_waiting_orphans). silver_reconciliation is the last model of the run, so the window is the same for
-  every model of one run, and a run that fails part-way leaves it untouched: the next run takes
-  the same batches again (every merge is idempotent).
+  quarantine carries those over, silver_waiting_orphans). silver_reconciliation is the last
+  model of the run, so the window is the same for every model of one run, and a run that fails
+  part-way leaves it untouched: the next run takes the same batches again (every merge is
+  idempotent).
 
   The batches are looked up first (silver_pending_batches) and the rows read with them as
   literals, so that Iceberg skips the data files of every other batch (each load writes its own
@@ -40,9 +41,8 @@
 {#- The batches of `bronze` a run takes for `table_name`, looked up before the model's SQL is
     written: {'pending': new or re-landed batches, taken whole; 'orphaned': batches holding a row
     quarantined as an orphan whose order `orders` (int_orders_checked) accepts in this run, of
-    which only the orphans are taken; none without `orders`}. The loader admits only ids of
-    letters, digits, '_', '.' and '-' (medallion.load); anything else here is refused rather than
-    quoted. -#}
+    which only the orphans are taken; none without `orders`}. Each id is checked
+    (checked_batch_id) before it goes into SQL. -#}
 {% macro silver_pending_batches(bronze, table_name, reconciliation, quarantine, orders=none) %}
   {%- set found = {'pending': [], 'orphaned': []} -%}
   {%- if not execute -%}
@@ -75,10 +75,7 @@
     {%- endif %}
   {%- endset -%}
   {%- for batch, kind in run_query(sql).rows -%}
-    {%- if not modules.re.match('^[A-Za-z0-9][A-Za-z0-9_.-]*$', batch) -%}
-      {{ exceptions.raise_compiler_error("unexpected batch id in " ~ bronze ~ ": " ~ batch) }}
-    {%- endif -%}
-    {%- do found[kind].append(batch) -%}
+    {%- do found[kind].append(checked_batch_id(batch, bronze)) -%}
   {%- endfor -%}
   {{ return({'pending': found.pending | sort, 'orphaned': found.orphaned | sort}) }}
 {% endmacro %}
