@@ -64,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medallion import accounting
+from medallion import accounting, landed
 from medallion.generate import FILES, HEADERS
 from medallion.landing import CATALOG, PREFIX, RECORDS, SCHEMA
 from medallion.lock import LayerBusyError
@@ -488,8 +488,9 @@ class Landing:
             with tempfile.TemporaryDirectory() as tmp:
                 original = Path(tmp) / key.rsplit("/", 1)[1]
                 self.s3.download_file(self.bucket, key, str(original))
-                self._put_records(table, batch_id, original, Path(tmp) / "records.jsonl")
+                parsed = self._put_records(table, batch_id, original, Path(tmp) / "records.jsonl")
             self.register_partition(table, batch_id)
+            landed.record(self.env, batch_id, table, original.name, parsed.records)
 
     def _put_records(self, table: str, batch_id: str, original: Path, out: Path) -> ParsedFile:
         parsed = parse_file(original, out)
@@ -568,6 +569,7 @@ class Landing:
             cut = [Path(tmp) / f"{i}.jsonl" for i in range(len(batch.files))]
             parsed = [parse_file(f.path, out) for f, out in zip(batch.files, cut, strict=True)]
             self.ensure_schema()
+            landed.ensure(self.env)
             for checked in batch.files:  # every file's columns checked before any table changes
                 self.added_columns(checked.path, checked.table, checked.columns)
             for checked in batch.files:
@@ -591,6 +593,7 @@ class Landing:
         self.s3.upload_file(str(checked.path), self.bucket, prefix + name)
         self.s3.upload_file(str(cut), self.bucket, records_key(table, batch_id, name))
         self.register_partition(table, batch_id)
+        landed.record(self.env, batch_id, table, name, parsed.records)
         return LoadedFile(
             table, name, parsed.records, checked.bytes, checked.sha256, parsed.malformed,
             checked.lines,

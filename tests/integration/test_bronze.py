@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from medallion import landed
 from medallion.generate import HEADERS, generate
 from medallion.load import LoadError, count_rows, load_dir, table_of
 from medallion.records import MAX_LINE_CHARS
 from medallion.run.dbt import LayerResult, run_layer
 from medallion.s3 import s3_client
+from medallion.trino_client import query
 from tests import hostile
 from tests.conftest import StackHandle
 
@@ -170,8 +170,8 @@ def test_the_seed_is_loaded_and_tested(stack: StackHandle, bronze_loaded: list[s
 def test_a_stale_source_stops_bronze_before_the_build(
     stack: StackHandle, bronze_loaded: list[str]
 ) -> None:
-    """The S3 server reports a file's modification time: age every sellers file the landing
-    table reads (the records ``medallion load`` cut from the CSV files) past 7 days."""
+    """A source's freshness is when its newest file landed (``medallion.landed``): age the
+    sellers rows of the table of landed files past 7 days."""
     fresh = run_layer(stack.env, "bronze")
     assert_ok(fresh)
     checked = {n.name: n.status for n in fresh.nodes if n.kind == "source"}
@@ -180,14 +180,11 @@ def test_a_stale_source_stops_bronze_before_the_build(
         f"landing.{t}": "pass" for t in TABLES if t != "product_category_name_translation"
     }
 
-    landing = stack.stack.cfg.data / "objects" / "warehouse" / "landing" / "olist"
-    folder = landing / "_records" / "sellers"
-    files = sorted(p for p in folder.rglob("*.jsonl") if p.is_file())
-    assert files, f"no sellers files under {folder}"
-    before = {p: p.stat().st_mtime for p in files}
-    old = time.time() - 10 * 86400
-    for p in files:
-        os.utime(p, (old, old))
+    sellers = f"{landed.TABLE} where table_name = 'sellers'"
+    kept = stack.sql(f"select batch_id, table_name, file, records, landed_at from {sellers}").rows
+    assert kept, "no sellers file in the table of landed files"
+    old = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=10)
+    query(stack.env, f"update {landed.TABLE} set landed_at = ? where table_name = 'sellers'", [old])
     try:
         before_rows = bronze_rows(stack)
         stale = run_layer(stack.env, "bronze")
@@ -199,8 +196,9 @@ def test_a_stale_source_stops_bronze_before_the_build(
         assert_ok(run_layer(stack.env, "bronze", freshness=False))
         assert bronze_rows(stack) == before_rows
     finally:
-        for p, mtime in before.items():
-            os.utime(p, (mtime, mtime))
+        stack.sql(f"delete from {sellers}")
+        marks = ", ".join(["(?, ?, ?, ?, ?)"] * len(kept))
+        query(stack.env, f"insert into {landed.TABLE} values {marks}", [v for r in kept for v in r])
 
 
 # Hostile batches (tests/hostile.py) on the real stack: the refused ones write nothing, the

@@ -325,3 +325,15 @@ def test_every_variable_a_chart_sets_has_a_reader() -> None:
     assert {"MEDALLION_SPARK_CONF", "MEDALLION_PIPELINE_ID", "DBT_TARGET"} <= set(
         chart_set_variables()
     )
+
+
+def test_the_table_of_landed_files_is_the_dbt_sources() -> None:
+    """The loader writes ``medallion.landed.TABLE``; bronze's lookup and the freshness check read
+    it as the dbt source ``audit.landed_files`` (Jinja cannot import the Python name)."""
+    from medallion import landed
+
+    sources = yaml.safe_load((ROOT / "dbt/models/bronze/_sources.yml").read_text())["sources"]
+    audit = next(s for s in sources if s["name"] == "audit")
+    catalog, schema, table = landed.TABLE.split(".")
+    assert f"'{catalog}' if target.type == 'trino'" in audit["database"]
+    assert (audit["schema"], [t["name"] for t in audit["tables"]]) == (schema, [table])

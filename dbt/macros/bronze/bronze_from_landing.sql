@@ -11,11 +11,10 @@
   _raw_record only where it has a value, so the rows of earlier batches keep their _row_hash.
 
   Incremental runs take the batches that were landed or replaced since this table last saw them
-  (a batch's newest file is newer than what bronze recorded), or exactly var('batch') when set;
+  (the table of landed files says when each batch landed), or exactly var('batch') when set;
   the folder's delete+insert on _batch_id then replaces exactly those batches' rows. The batches
-  are looked up first (bronze_pending_batches) and read with them as literals, so that Trino
-  reads only their partitions: a join on the lookup read and parsed every landed record of the
-  table on every run, to keep one day's.
+  are looked up first (bronze_pending_batches, from metadata and that table, no record) and read
+  with them as literals, so that Trino reads only their partitions.
 -#}
 {% macro bronze_from_landing(source_table) %}
 {%- set columns = var('landing_columns')[source_table] -%}
@@ -158,10 +157,12 @@ select * from final
 
 
 {#- The batches of landing table `source_table` a run takes: var('batch') when set, else those
-    landed or replaced since this table last saw them (the newest file of the batch is newer
-    than the newest bronze recorded for it; a batch bronze has not seen at all). The lookup reads
-    only each landed file's modification time, not its records. Each id is checked
-    (checked_batch_id) before it goes into SQL. -#}
+    bronze has not seen (a landing partition without bronze rows) or that were landed again since
+    bronze took them (their newest row in the table of landed files, source audit.landed_files, is
+    no older than the newest _ingested_at bronze holds for them: one clock, Trino's). The lookup
+    reads metadata and that table only: the partitions of the landing table and Iceberg's
+    partition statistics of the bronze table, no record. Each id is checked (checked_batch_id)
+    before it goes into SQL. -#}
 {% macro bronze_pending_batches(source_table) %}
   {%- if not execute -%}
     {{ return([]) }}
@@ -169,19 +170,22 @@ select * from final
   {%- if var('batch') is not none -%}
     {%- set found = [var('batch') | string] -%}
   {%- else -%}
+    {%- set landing = source('landing', source_table) -%}
     {%- set sql -%}
       select landed.batch_id
-      from (
-          select batch_id, max("$file_modified_time") as modified_at
-          from {{ source('landing', source_table) }}
-          group by batch_id
-      ) as landed
+      from {{ landing.database }}.{{ landing.schema }}."{{ landing.identifier }}$partitions" as landed
       left join (
-          select _batch_id, max(_source_modified_at) as modified_at
-          from {{ this }}
-          group by _batch_id
-      ) as seen on landed.batch_id = seen._batch_id
-      where seen._batch_id is null or landed.modified_at > seen.modified_at
+          select batch_id, max(landed_at) as landed_at
+          from {{ source('audit', 'landed_files') }}
+          where table_name = '{{ landing.identifier }}'
+          group by batch_id
+      ) as logged on landed.batch_id = logged.batch_id
+      left join (
+          select partition._batch_id as batch_id, max(data._ingested_at.max) as ingested_at
+          from {{ this.database }}.{{ this.schema }}."{{ this.identifier }}$partitions"
+          group by partition._batch_id
+      ) as seen on landed.batch_id = seen.batch_id
+      where seen.batch_id is null or logged.landed_at >= seen.ingested_at
       order by landed.batch_id
     {%- endset -%}
     {%- set found = run_query(sql).columns[0].values() | list -%}
@@ -191,3 +195,10 @@ select * from final
   {%- endfor -%}
   {{ return(found) }}
 {% endmacro %}
+
+
+{#- The freshness of a landing source (its loaded_at_query): when its newest file landed. -#}
+{% macro landing_loaded_at(landing) -%}
+    select max(landed_at) from {{ source('audit', 'landed_files') }}
+    where table_name = '{{ landing.identifier }}'
+{%- endmacro %}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medallion import dependencies
+from medallion import dependencies, landed
 from medallion.paths import charts_file, project_dir
 from medallion.selection import check_extra_args
 
@@ -80,7 +80,7 @@ def dbt_args(layer: str, target: str, extra: Sequence[str] = ()) -> list[str]:
     return ["build", *_common(target), "--selector", layer, *extra]
 
 
-#: What `dbt source freshness` checks before bronze: the landed files (their modification time).
+#: What `dbt source freshness` checks before bronze: the landing tables (when their files landed).
 FRESHNESS_SELECT = "source:landing"
 
 
@@ -203,9 +203,10 @@ def run_layer(
 ) -> LayerResult:
     """``dbt build`` of one layer on Trino (bronze or gold).
 
-    First Trino touches the metastore and S3 (``checked``); then bronze checks the landing
-    files' freshness (unless ``freshness`` is false), as its CronJob does: a source past its
-    ``error_after`` stops the run before the build. An error about a dead dependency becomes the
+    First Trino touches the metastore and S3 (``checked``); then bronze makes sure the table of
+    landed files is there (``medallion.landed``) and checks the landing files' freshness (unless
+    ``freshness`` is false), as its CronJob does: a source past its ``error_after`` stops the run
+    before the build. An error about a dead dependency becomes the
     sentence naming it (``named``).
     """
     if layer not in ("bronze", "gold"):
@@ -214,6 +215,8 @@ def run_layer(
 
     if (dead := checked(env, layer)) is not None:
         return dead
+    if layer == "bronze":  # what bronze's lookup and the freshness check read
+        landed.ensure(env)
     fresh_nodes: list[NodeResult] = []
     fresh_seconds = 0.0
     if layer == "bronze" and freshness:
