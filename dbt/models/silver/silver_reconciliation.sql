@@ -61,7 +61,7 @@ held as (
 ),
 
 quarantined as (
-    select distinct table_name, _batch_id, _row_hash
+    select distinct table_name, _batch_id, {{ silver_row_digest('_row_hash') }} as row_digest
     from {{ ref('quarantine') }}
 ),
 
@@ -72,17 +72,17 @@ classified as (
         b._batch_id,
         b.lines,
         b.ingested_at,
-        q._row_hash is not null as is_quarantined,
+        q.row_digest is not null as is_quarantined,
         h._batch_id = b._batch_id
-            and (h._row_hash = b._row_hash or (not h.match_hash and q._row_hash is null))
+            and (h.row_digest = b.row_digest or (not h.match_hash and q.row_digest is null))
             as is_current,
-        h._batch_id > b._batch_id and q._row_hash is null as is_superseded
+        h._batch_id > b._batch_id and q.row_digest is null as is_superseded
     from bronze_rows as b
     left join held as h
         on b.table_name = h.table_name and b.record_key = h.record_key
     left join quarantined as q
         on b.table_name = q.table_name and b._batch_id = q._batch_id
-        and b._row_hash = q._row_hash
+        and b.row_digest = q.row_digest
 ),
 
 final as (
