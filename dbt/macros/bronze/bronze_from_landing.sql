@@ -11,12 +11,12 @@
   _raw_record only where it has a value, so the rows of earlier batches keep their _row_hash.
 
   Incremental runs take the batches that were landed or replaced since this table last saw them
-  (the table of landed files says when each batch landed), or exactly var('batch') when set;
-  the folder's delete+insert on _batch_id then replaces exactly those batches' rows. The batches
-  are looked up first (bronze_pending_batches, from metadata and that table, no record) and read
-  with them as literals, so that Trino reads only their partitions.
+  (the table of landed files says when each batch landed), or exactly var('batch') when set:
+  the folder's strategy, batch_replace (bronze_batch_replace.sql), looks them up once and
+  replaces exactly those batches' rows, reading only their landing partitions.
 -#}
 {% macro bronze_from_landing(source_table) %}
+{{ config(landing_table=source_table) }}
 {%- set columns = var('landing_columns')[source_table] -%}
 {%- set names = columns | map(attribute=0) | list -%}
 {%- set added = bronze_added_columns(source_table, names) -%}
@@ -34,15 +34,12 @@ with landed as (
     from {{ source('landing', source_table) }}
 ),
 
-{% if is_incremental() or var('batch') is not none %}
-{%- set batches = bronze_pending_batches(source_table) %}
+{#- An incremental run reads what the strategy selects from this (bronze_batch_replace); a
+    first run, or a full refresh, reads every batch, or exactly var('batch') when set. -#}
+{% if not is_incremental() and var('batch') is not none %}
 selected as (
     select * from landed
-    {%- if batches %}
-    where batch_id in {{ sql_list(batches) }}
-    {%- else %}
-    where false
-    {%- endif %}
+    where batch_id = '{{ checked_batch_id(var('batch') | string, "var('batch')") }}'
 ),
 {% else %}
 selected as (
