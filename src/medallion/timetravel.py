@@ -21,8 +21,10 @@ def snapshots(env: Mapping[str, str], table: str) -> Result:
     schema, name = split(table)
     return query(
         env,
+        # element_at: a snapshot that added nothing (a delete of whole files) has no added-records
         "select snapshot_id, parent_id, committed_at, operation, "
-        "summary['total-records'] as total_records, summary['added-records'] as added_records "
+        "element_at(summary, 'total-records') as total_records, "
+        "element_at(summary, 'added-records') as added_records "
         f'from iceberg.{schema}."{name}$snapshots" order by committed_at',
     )
 
