@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import psycopg
 import pytest
 
 from medallion.generate import generate
@@ -34,6 +33,7 @@ from medallion.load import load_dir
 from medallion.run.dbt import run_layer
 from medallion.run.silver import run_silver
 from medallion.s3 import s3_client
+from medallion.stack.engines import metastore
 from tests.conftest import REPO, StackHandle
 
 from . import reference
@@ -289,14 +289,7 @@ def test_a_lock_a_killed_writer_left_expires(world: World) -> None:
     env = stack.env
     stack.sql("create table iceberg.bronze.lock_probe (x integer)")
     try:
-        with psycopg.connect(
-            host=env["METASTORE_DB_HOST"],
-            port=int(env["METASTORE_DB_PORT"]),
-            user=env["METASTORE_DB_USER"],
-            password=env["METASTORE_DB_PASSWORD"],
-            dbname=env["METASTORE_DB_NAME"],
-            autocommit=True,
-        ) as db:
+        with metastore.database(env, autocommit=True) as db:
             stale = int((time.time() - 600) * 1000)
             db.execute(
                 'insert into "HIVE_LOCKS" ("HL_LOCK_EXT_ID", "HL_LOCK_INT_ID", "HL_TXNID", '

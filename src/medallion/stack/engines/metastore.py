@@ -8,8 +8,9 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from medallion.artifacts import (
     VERSIONS,
@@ -27,6 +28,24 @@ from medallion.jdk import java17
 from medallion.paths import charts_file, project_dir
 from medallion.stack.engines.base import RETURN_IDLE_HEAP, Component
 from medallion.stack.process import StackError, port_open
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def database(env: Mapping[str, str], *, autocommit: bool = False) -> psycopg.Connection[Any]:
+    """A connection to the metastore's PostgreSQL database, from a stack's environment."""
+    import psycopg
+
+    return psycopg.connect(
+        host=env["METASTORE_DB_HOST"],
+        port=int(env["METASTORE_DB_PORT"]),
+        user=env["METASTORE_DB_USER"],
+        password=env["METASTORE_DB_PASSWORD"],
+        dbname=env["METASTORE_DB_NAME"],
+        autocommit=autocommit,
+    )
+
 
 # How the metastore runs and how its schema is made or upgraded: the image's entry point, run here
 # too (serve, init-schema), with the conf files beside it.
@@ -133,16 +152,7 @@ class Metastore(Component):
 
     def schema_version(self) -> str | None:
         """The schema version the database records, or None before the schema exists."""
-        import psycopg
-
-        env = self.cfg.env()
-        with psycopg.connect(
-            host=env["METASTORE_DB_HOST"],
-            port=int(env["METASTORE_DB_PORT"]),
-            user=env["METASTORE_DB_USER"],
-            password=env["METASTORE_DB_PASSWORD"],
-            dbname=env["METASTORE_DB_NAME"],
-        ) as conn:
+        with database(self.cfg.env()) as conn:
             table = conn.execute("""select to_regclass('public."VERSION"')""").fetchone()
             if not table or not table[0]:
                 return None
