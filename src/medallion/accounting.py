@@ -44,7 +44,7 @@ from typing import Any
 from medallion import lock
 from medallion.landing import CATALOG as LANDING
 from medallion.landing import SCHEMA
-from medallion.trino_client import query
+from medallion.trino_client import query, table_exists
 
 TABLE = "serving.audit.batch_files"
 COLUMNS = (
@@ -263,7 +263,7 @@ def landed_files(
 
 def stored_files(env: Mapping[str, str], batches: Sequence[str]) -> list[tuple[str, str, str, int]]:
     """``batch, table, file, records`` of the files the ledger already lists for ``batches``."""
-    if not batches or not _table_exists(env):
+    if not batches or not table_exists(env, TABLE):
         return []
     rows = query(
         env,
@@ -371,17 +371,6 @@ def _counted(
     return account(loaded, bronze, outcomes)
 
 
-def _table_exists(env: Mapping[str, str]) -> bool:
-    schema, table = TABLE.split(".")[1:]
-    return bool(
-        query(
-            env,
-            "select 1 from serving.information_schema.tables "
-            f"where table_schema = '{schema}' and table_name = '{table}'",
-        ).rows
-    )
-
-
 def ensure(env: Mapping[str, str]) -> None:
     query(env, "create schema if not exists serving.audit")
     query(env, f"create table if not exists {TABLE} ({COLUMNS})")
@@ -454,7 +443,7 @@ def relanding(env: Mapping[str, str], batch_id: str, wait: float = 60.0) -> Iter
     not happen, the next refresh counts the batch's files in the landing tables. Raises
     ``lock.LayerBusyError`` when the lease stays taken for ``wait`` seconds (nothing changed)."""
     with _lease(env, wait):
-        if _table_exists(env):
+        if table_exists(env, TABLE):
             query(env, f"delete from {TABLE} where batch_id = ?", [batch_id])
         yield
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from medallion import accounting
 from medallion.landing import CATALOG as LANDING
 from medallion.landing import SCHEMA
-from medallion.trino_client import query
+from medallion.trino_client import query, table_exists
 
 TABLE = "serving.audit.landed_files"
 COLUMNS = (
@@ -29,33 +30,14 @@ COLUMNS = (
 NOW = "cast(current_timestamp at time zone 'UTC' as timestamp(6))"
 
 
-def exists(env: Mapping[str, str]) -> bool:
-    catalog, schema, table = TABLE.split(".")
-    return bool(
-        query(
-            env,
-            f"select 1 from {catalog}.information_schema.tables "
-            f"where table_schema = '{schema}' and table_name = '{table}'",
-        ).rows
-    )
-
-
 def ensure(env: Mapping[str, str]) -> None:
     """Make the table if it is missing, with a row for each file landed before it existed."""
-    if exists(env):
+    if table_exists(env, TABLE):
         return
     catalog, schema, _ = TABLE.split(".")
     query(env, f"create schema if not exists {catalog}.{schema}")
     query(env, f"create table if not exists {TABLE} ({COLUMNS})")
-    tables = [
-        str(r[0])
-        for r in query(
-            env,
-            f"select table_name from {LANDING}.information_schema.tables "
-            f"where table_schema = '{SCHEMA}'",
-        ).rows
-    ]
-    for name in sorted(tables):
+    for name in accounting.landing_tables(env):
         query(
             env,
             f"insert into {TABLE} "

@@ -113,3 +113,15 @@ def query(env: Mapping[str, str], sql: str, params: Sequence[Any] | None = None)
         return Result(columns, rows)
     finally:
         conn.close()
+
+
+def table_exists(env: Mapping[str, str], table: str) -> bool:
+    """Whether ``table`` (``catalog.schema.name``) exists, from the catalog's information schema."""
+    catalog, schema, name = table.split(".")
+    rows = query(
+        env,
+        f"select 1 from {catalog}.information_schema.tables "
+        "where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).rows
+    return bool(rows)

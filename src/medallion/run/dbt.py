@@ -206,8 +206,8 @@ def run_layer(
     First Trino touches the metastore and S3 (``checked``); then bronze makes sure the table of
     landed files is there (``medallion.landed``) and checks the landing files' freshness (unless
     ``freshness`` is false), as its CronJob does: a source past its ``error_after`` stops the run
-    before the build. An error about a dead dependency becomes the
-    sentence naming it (``named``).
+    before the build. An error about a dead dependency becomes the sentence naming it
+    (``named``).
     """
     if layer not in ("bronze", "gold"):
         raise ValueError(f"run_layer runs the dbt-trino layers (bronze, gold), not {layer!r}")
