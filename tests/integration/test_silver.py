@@ -333,6 +333,21 @@ def test_a_late_order_releases_its_children(stack: StackHandle, pipeline: Pipeli
         assert stack.scalar(f"select count(*) from iceberg.silver.{silver} where {where}") == 1
 
 
+def test_accounts_counted_a_batch_per_query_are_the_same(
+    stack: StackHandle, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large base is counted in runs of batches (accounting.RECORDS_PER_COUNT records a
+    query); cut at every batch, the accounts are those of one query over all of them."""
+    batches = accounting.loaded_batches(stack.env, accounting.landing_tables(stack.env))
+    assert len(batches) >= 2
+    whole = accounting.compute(stack.env, batches)
+    assert whole
+    monkeypatch.setattr(accounting, "RECORDS_PER_COUNT", 1)
+    files = accounting.file_list(stack.env, batches)
+    assert len(accounting.chunks(batches, files, accounting.RECORDS_PER_COUNT)) == len(batches)
+    assert accounting.compute(stack.env, batches) == whole
+
+
 def test_reprocessing_everything_gives_the_same_rows(pipeline: Pipeline) -> None:
     before = pipeline.before_rerun
     assert set(before) >= set(SILVER) | {"quarantine", "silver_reconciliation"}

@@ -7,7 +7,7 @@ import json
 
 from rich.console import Console
 
-from medallion.accounting import FileAccount, account
+from medallion.accounting import FileAccount, account, chunks
 from medallion.runs_cli import accounts_rows, accounts_table
 
 LOADED = [
@@ -76,3 +76,23 @@ def test_rows_carry_every_column_for_json() -> None:
     record = dict(zip(columns, rows[0], strict=True))
     assert record["quarantined"] == 1 and record["orphans"] == 1 and record["balanced"] is True
     assert json.loads(record["reasons"]) == {"bad": 1}
+
+
+def test_counting_is_cut_into_runs_of_batches_that_fit_one_query() -> None:
+    loaded = [
+        ("b1", "orders", "o.csv", 60),
+        ("b1", "customers", "c.csv", 30),
+        ("b2", "orders", "o.csv", 50),
+        ("b3", "orders", "o.csv", 500),
+        ("b4", "orders", "o.csv", 10),
+    ]
+    # b1 (90) and b2 (50) do not fit 100 together; b3 is larger than a run and goes alone;
+    # b5 has no landed file (a header only) and costs nothing
+    assert chunks(["b4", "b3", "b2", "b1", "b5"], loaded, limit=100) == [
+        ["b1"],
+        ["b2"],
+        ["b3"],
+        ["b4", "b5"],
+    ]
+    assert chunks(["b1", "b2", "b4"], loaded, limit=1000) == [["b1", "b2", "b4"]]
+    assert chunks([], loaded) == []
