@@ -116,8 +116,11 @@ def count_written_rows(spark: Any, nodes: list[dict[str, Any]], since: dt.dateti
         if node["kind"] == "model" and node["status"] == "success" and node.get("relation")
     ]
 
+    def name(node: dict[str, Any]) -> str:
+        return str(node["relation"]).replace("`", "")
+
     def written(node: dict[str, Any]) -> str:
-        relation = node["relation"].replace("`", "")
+        relation = name(node)
         return (
             f"select '{relation}' as relation, "
             "coalesce(sum(cast(summary['added-records'] as bigint)), 0) as n "
@@ -140,9 +143,8 @@ def count_written_rows(spark: Any, nodes: list[dict[str, Any]], since: dt.dateti
                 continue
             counts[row["relation"]] = int(row["n"])
     for node in built:
-        relation = node["relation"].replace("`", "")
-        if relation in counts:
-            node["rows"] = counts[relation]
+        if name(node) in counts:
+            node["rows"] = counts[name(node)]
 
 
 def run_dbt(cmd: list[str]) -> tuple[int, list[dict[str, Any]], str | None]:

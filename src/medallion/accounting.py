@@ -354,9 +354,7 @@ def compute(
 
 
 def chunks(
-    batches: Sequence[str],
-    loaded: Sequence[tuple[str, str, str, int]],
-    limit: int = RECORDS_PER_COUNT,
+    batches: Sequence[str], loaded: Sequence[tuple[str, str, str, int]], limit: int
 ) -> list[list[str]]:
     """``batches`` in order, cut into runs of at most ``limit`` landed records each (from
     ``loaded``: ``batch, table, file, records``); a batch larger than ``limit`` is a run of its

@@ -95,4 +95,4 @@ def test_counting_is_cut_into_runs_of_batches_that_fit_one_query() -> None:
         ["b4", "b5"],
     ]
     assert chunks(["b1", "b2", "b4"], loaded, limit=1000) == [["b1", "b2", "b4"]]
-    assert chunks([], loaded) == []
+    assert chunks([], loaded, limit=100) == []
