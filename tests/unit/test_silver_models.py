@@ -638,6 +638,35 @@ def test_silver_tests_read_the_vocabulary_from_the_project_vars(scenario: Scenar
     assert f"review_score >= {low} and review_score <= {high}" in rules["fct_reviews"]
 
 
+def test_a_build_checks_the_rows_it_merged_and_dbt_test_every_row(scenario: Scenario) -> None:
+    """Silver's tests inside a ``dbt build`` read the rows that build merged (data_tests: silver
+    in dbt_project.yml, macros/get_where_subquery.sql); ``dbt test``, or a build with
+    silver_test_every_row, reads every row. Shown with a warning rule (weight below zero)
+    broken by an old row and by a row the build merges."""
+    spark = scenario.spark
+    update = "update silver.dim_products set product_weight_g = {} where product_id = 'p1'"
+    spark.sql(update.format(-1))  # an old row, merged by an earlier build
+    land(spark, "2018-01-04", {"brz_products": [["p5", "alimentos", "", "", "", "-2", "", "", ""]]})
+    select = "int_products_checked dim_products"
+
+    def weight_warnings(result: Any) -> int:
+        assert result.success, result.exception
+        (found,) = [r for r in result.result if r.node.name == "row_warnings_dim_products"]
+        return int(found.failures)
+
+    try:
+        build = run_dbt("build", scenario.work, select=select)
+        assert weight_warnings(build) == 1  # p5 only
+        every = run_dbt(
+            "build", scenario.work, "--vars", "{silver_test_every_row: true}", select=select
+        )
+        assert weight_warnings(every) == 2
+        assert weight_warnings(run_dbt("test", scenario.work, select="dim_products")) == 2
+    finally:
+        spark.sql(update.format(200))
+    assert weight_warnings(run_dbt("build", scenario.work, select=select)) == 1
+
+
 def test_a_payment_type_added_to_the_vocabulary_is_accepted(
     scenario: Scenario, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -53,12 +53,18 @@
     {{ exceptions.raise_compiler_error("row_rules on " ~ model ~ " names no rule") }}
 {%- endif -%}
 with
+-- the model as the test sees it: dbt may pass a filtered subquery (a `where` config), which
+-- takes no alias of its own
+model_source as (
+    select * from {{ model }}
+),
 {%- if unique %}
+
 duplicates as (
     select
         {{ unique | join(', ') }},
         true as _duplicated
-    from {{ model }}
+    from model_source
     group by {{ unique | join(', ') }}
     having count(*) > 1
 ),
@@ -67,13 +73,14 @@ model_rows as (
     select
         _rows.*,
         _duplicates._duplicated
-    from {{ model }} as _rows
+    from model_source as _rows
     left join duplicates as _duplicates
         on {% for column in unique %}_rows.{{ column }} is not distinct from _duplicates.{{ column }}{{ ' and ' if not loop.last }}{% endfor %}
 ),
 {%- else %}
+
 model_rows as (
-    select * from {{ model }}
+    select * from model_source
 ),
 {%- endif %}
 
