@@ -6,12 +6,11 @@
 
   Silver's tests (dbt_project.yml, data_tests: silver) use it: a daily build merges a day's rows
   into tables that hold years, and the rows it did not touch were checked by the build that
-  wrote them. That holds for each of silver's rules because silver never deletes from the tables
-  these tests check: a key is merged, so a duplicate can only come from rows of one build (both
-  stamped with it); a row rule reads one row; a relationship's parent (an order, customer,
-  product, seller) stays once accepted. The one table rows leave, the quarantine, is tested like
-  the others: its rule is per row and its key unique per merge. --full-refresh and
-  silver_reprocess stamp every row they rewrite, so they check them all.
+  wrote them. That holds for each of silver's rules: a key is merged, so a duplicate can only
+  come from rows of one build (both stamped with it); a row rule reads one row; a relationship's
+  parent (an order, customer, product, seller) is never deleted once accepted (silver deletes
+  only released orphans, from the quarantine). --full-refresh and silver_reprocess stamp every
+  row they rewrite, so they check them all.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
