@@ -6,7 +6,8 @@ Per scale (``BENCH_SCALES``, default ``0.1,1``; ``BENCH_FULL=1`` adds 10) it gen
 rules and the five marts in DuckDB in one process, ``scripts/bench_floor.py``) over the same
 files, then starts the stack, loads the base days and times bronze, silver and gold, checks that
 the pipeline's marts equal the floor's row for row, loads the increment, times the layers again
-and checks again; the stack is stopped and its state removed before the next scale. Peak RSS is
+and checks again, then times a run with no new data (what every run costs, whatever it brings)
+and checks once more; the stack is stopped and its state removed before the next scale. Peak RSS is
 sampled every half second per component (each stack engine with its child processes, the Spark
 driver the silver run starts, this process, which runs dbt) and the load average with it.
 
@@ -318,7 +319,7 @@ def run_layers(
             # per-file accounts of the batches that changed (medallion.ledger.recorded)
             "bookkeeping_seconds": wall - result.seconds,
             "rows_written": result.rows_written,
-            "records_per_s": records_in / result.seconds if result.seconds else None,
+            "records_per_s": records_in / result.seconds if result.seconds and records_in else None,
             "peak_rss": sampler.peaks[phase],
             "peak_pss": sampler.peaks_pss[phase],
             "load_1min_max": sampler.load[phase],
@@ -393,6 +394,12 @@ def bench_scale(
                     "load_seconds": more_s,
                     "layers": more_layers,
                 }
+            # Once more with no new batch: what a run costs whatever it brings, the part of a
+            # day's run that is not the day's data; and the marts must come out unchanged.
+            idle_layers = run_layers(env, sampler, "no new data ", 0)
+            check["no new data"] = check_marts(
+                env, work / ("floor-all.duckdb" if extra else "floor-base.duckdb")
+            )
         finally:
             stack.down()
             stack.reset()
@@ -449,6 +456,13 @@ def bench_scale(
             "load_1min_max": max(sampler.load.values(), default=0.0),
         }
     )
+    idle_s = sum(idle_layers[name]["seconds"] for name in LAYERS)
+    result["no_new_data"] = {
+        "layers": idle_layers,
+        "seconds": idle_s,
+        "bookkeeping_seconds": sum(idle_layers[n]["bookkeeping_seconds"] for n in LAYERS),
+        "share": idle_s / pipeline_s,
+    }
     if increment_result is not None:
         more_s = sum(increment_result["layers"][name]["seconds"] for name in LAYERS)
         increment_result["seconds"] = more_s
@@ -482,6 +496,8 @@ def metrics(result: Mapping[str, Any]) -> dict[str, tuple[float, str]]:
         if "increment" in entry:
             out[f"{s} increment share"] = (entry["increment"]["share"], "")
             out[f"{s} increment bookkeeping"] = (entry["increment"]["bookkeeping_seconds"], "s")
+        if "no_new_data" in entry:
+            out[f"{s} run with no new data"] = (entry["no_new_data"]["seconds"], "s")
     return out
 
 
@@ -507,7 +523,8 @@ def compare(result: Mapping[str, Any], baseline: Mapping[str, Any]) -> list[str]
 
 
 def plot(result: Mapping[str, Any], path: Path) -> None:
-    """Seconds per layer (and the whole pipeline) against scale, with the floor dashed."""
+    """Seconds per layer, the whole pipeline, the increment's run and a run with no new data
+    against scale, with the floor dashed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -519,6 +536,18 @@ def plot(result: Mapping[str, Any], path: Path) -> None:
     for layer in LAYERS:
         ax.plot(xs, [e["layers"][layer]["seconds"] for e in entries], marker="o", label=layer)
     ax.plot(xs, [e["pipeline"]["seconds"] for e in entries], marker="o", lw=2.5, label="pipeline")
+    if all("increment" in e for e in entries):
+        days = entries[0]["increment"]["days"]
+        ax.plot(
+            xs, [e["increment"]["seconds"] for e in entries], ":", marker="^", label=f"+{days} day"
+        )
+    ax.plot(
+        xs,
+        [e["no_new_data"]["seconds"] for e in entries],
+        ":",
+        marker="v",
+        label="a run with no new data",
+    )
     ax.plot(
         xs,
         [e["floor"]["seconds"]["total"] for e in entries],
@@ -587,6 +616,14 @@ def report(entry: Mapping[str, Any]) -> None:
         )
         for layer in LAYERS:
             print(f"    {layer:<14} CPU seconds: {cpu_line(inc['layers'][layer])}")
+    idle = entry["no_new_data"]
+    per_layer = ", ".join(f"{k} {v['seconds']:.1f}s" for k, v in idle["layers"].items())
+    print(
+        f"  a run with no new data: {idle['seconds']:.1f}s, {idle['share']:.0%} of the base run "
+        f"({per_layer}); bookkeeping {idle['bookkeeping_seconds']:.1f}s beside it"
+    )
+    for layer in LAYERS:
+        print(f"    {layer:<14} CPU seconds: {cpu_line(idle['layers'][layer])}")
     for step, marts in entry["floor_check"].items():
         bad = {m: c["mismatching"] for m, c in marts.items() if c["mismatching"]}
         rows = ", ".join(f"{m} {c['rows']}/{c['mismatching']}" for m, c in marts.items())
@@ -603,7 +640,8 @@ def cpu_line(layer: Mapping[str, Any]) -> str:
 
 def readme_block(result: Mapping[str, Any]) -> str:
     """The README's figures: the machine, the data and, per scale, each layer's time, the floor,
-    the incremental share and the peak memory, from one bench result."""
+    the incremental share, the cost of a run with no new data and the peak memory, from one
+    bench result."""
     m, settings = result["machine"], result["settings"]
     loads = [x for e in result["scales"] for x in (e["load_average_start"][0], e["load_1min_max"])]
     lines = [
@@ -613,16 +651,18 @@ def readme_block(result: Mapping[str, Any]) -> str:
         f"cores; the 1-minute load average was {min(loads):.1f} to {max(loads):.1f}.",
         "",
         "| scale | records | bronze | silver | gold | pipeline | floor (DuckDB) | pipeline / floor "
-        "| +1 day, share of the full run | bookkeeping (full, +1 day) | peak RSS | peak PSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| +1 day, share of the full run | a run with no new data, share "
+        "| bookkeeping (full, +1 day) | peak RSS | peak PSS |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for e in result["scales"]:
-        layers, inc = e["layers"], e["increment"]
+        layers, inc, idle = e["layers"], e["increment"], e["no_new_data"]
         lines.append(
             f"| {e['scale']:g} | {e['data']['base_records']:,} "
             + "".join(f"| {layers[layer]['seconds']:.0f} s " for layer in LAYERS)
             + f"| {e['pipeline']['seconds']:.0f} s | {e['floor']['seconds']['total']:.1f} s "
             f"| {e['ratio_to_floor']:.0f}x | {inc['seconds']:.0f} s, {inc['share']:.0%} "
+            f"| {idle['seconds']:.0f} s, {idle['share']:.0%} "
             f"| {e['pipeline']['bookkeeping_seconds']:.0f} s, {inc['bookkeeping_seconds']:.0f} s "
             f"| {e['pipeline']['peak_rss']['total'] / GiB:.1f} GiB "
             f"| {e['pipeline']['peak_pss']['total'] / GiB:.1f} GiB |"
