@@ -34,8 +34,9 @@ def test_the_readme_shows_the_baseline() -> None:
 
 
 def test_a_phase_counts_the_cpu_of_a_child_that_ended_within_it() -> None:
-    """The bench's CPU per component: a process this one starts, which burns about a second of
-    CPU and exits before the phase ends, is still counted (with this process)."""
+    """The bench's CPU per component: a process this one starts, which burns a second of CPU
+    and exits before the phase ends, is still counted (with this process). The kernel accounts
+    an ended child's CPU in clock ticks, so its second can read 0.99."""
     import subprocess
 
     bench = bench_script()
@@ -45,5 +46,5 @@ def test_a_phase_counts_the_cpu_of_a_child_that_ended_within_it() -> None:
         subprocess.run([sys.executable, "-c", burn], check=True)
     with sampler.phase("idle"):
         pass
-    assert sampler.cpu["burn"]["driver"] >= 1.0
+    assert sampler.cpu["burn"]["driver"] >= 0.9
     assert sampler.cpu["idle"]["driver"] < 0.5
