@@ -341,6 +341,17 @@ def node_times(nodes: list[NodeResult]) -> dict[str, Any]:
     return {"by_kind": kinds, "slowest": {n.name: round(n.seconds, 2) for n in slowest}}
 
 
+def totals(layers: Mapping[str, Mapping[str, Any]], full_s: float) -> dict[str, float]:
+    """A later run's layers summed: its seconds, its bookkeeping and its share of the full run
+    (``full_s``, the base run's seconds)."""
+    seconds = sum(layers[name]["seconds"] for name in LAYERS)
+    return {
+        "seconds": seconds,
+        "bookkeeping_seconds": sum(layers[name]["bookkeeping_seconds"] for name in LAYERS),
+        "share": seconds / full_s,
+    }
+
+
 def bench_scale(
     scale: float, work: Path, ports: dict[str, int], days: int, increment: int
 ) -> dict[str, Any]:
@@ -456,20 +467,9 @@ def bench_scale(
             "load_1min_max": max(sampler.load.values(), default=0.0),
         }
     )
-    idle_s = sum(idle_layers[name]["seconds"] for name in LAYERS)
-    result["no_new_data"] = {
-        "layers": idle_layers,
-        "seconds": idle_s,
-        "bookkeeping_seconds": sum(idle_layers[n]["bookkeeping_seconds"] for n in LAYERS),
-        "share": idle_s / pipeline_s,
-    }
+    result["no_new_data"] = {"layers": idle_layers, **totals(idle_layers, pipeline_s)}
     if increment_result is not None:
-        more_s = sum(increment_result["layers"][name]["seconds"] for name in LAYERS)
-        increment_result["seconds"] = more_s
-        increment_result["bookkeeping_seconds"] = sum(
-            increment_result["layers"][name]["bookkeeping_seconds"] for name in LAYERS
-        )
-        increment_result["share"] = more_s / pipeline_s
+        increment_result.update(totals(increment_result["layers"], pipeline_s))
         increment_result["share_per_layer"] = {
             name: increment_result["layers"][name]["seconds"] / layers[name]["seconds"]
             for name in LAYERS
